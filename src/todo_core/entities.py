@@ -1,0 +1,104 @@
+"""Users, tasks, and what a change to a task means."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal
+from uuid import UUID
+
+__all__ = ["KEEP", "TOGGLE", "Keep", "Task", "TaskChanges", "Toggle", "User"]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Someone who owns tasks. ``id`` is opaque: ours or an identity provider's."""
+
+    id: str
+    email: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One task of one user. ``version`` grows by one with every change that alters it."""
+
+    id: UUID
+    user_id: str
+    title: str
+    description: str | None
+    completed: bool
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def new(cls, *, id: UUID, user_id: str, title: str, description: str | None, now: datetime) -> Task:
+        """A fresh, open task at version 1."""
+        return cls(
+            id=id,
+            user_id=user_id,
+            title=title,
+            description=description,
+            completed=False,
+            completed_at=None,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+
+    def apply(self, changes: TaskChanges, *, now: datetime) -> Task:
+        """This task with ``changes`` applied: the meaning every repository must reproduce.
+
+        Completing sets ``completed_at`` (keeping the first completion time if it was
+        already complete), reopening clears it. A change that alters nothing returns the
+        task as it was, with the same version, so retrying a write does not move it.
+        """
+        title = self.title if changes.title is None else changes.title
+        description = self.description if changes.description is KEEP else changes.description
+        if changes.completed is None:
+            completed = self.completed
+        elif changes.completed is TOGGLE:
+            completed = not self.completed
+        else:
+            completed = changes.completed
+        if (title, description, completed) == (self.title, self.description, self.completed):
+            return self
+        return dataclasses.replace(
+            self,
+            title=title,
+            description=description,
+            completed=completed,
+            completed_at=(self.completed_at or now) if completed else None,
+            updated_at=now,
+            version=self.version + 1,
+        )
+
+
+class Keep(enum.Enum):
+    """The type of ``KEEP``: leave a field as it is."""
+
+    KEEP = "keep"
+
+
+class Toggle(enum.Enum):
+    """The type of ``TOGGLE``: flip completion, whatever it is now."""
+
+    TOGGLE = "toggle"
+
+
+KEEP: Final = Keep.KEEP
+TOGGLE: Final = Toggle.TOGGLE
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChanges:
+    """A validated change to a task. ``None`` title or completion keeps the current value;
+    ``description`` tells keeping (``KEEP``) from clearing (``None``)."""
+
+    title: str | None = None
+    description: str | Literal[Keep.KEEP] | None = KEEP
+    completed: bool | Literal[Toggle.TOGGLE] | None = None

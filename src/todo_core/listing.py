@@ -1,0 +1,211 @@
+"""How a user's tasks are listed: filters, orders, and keyset pages behind opaque cursors.
+
+A page never uses an offset. It continues strictly after the (sort key, id) of the last
+task of the previous page, so rows inserted or deleted meanwhile never shift a page,
+and reading page 1,000 costs what reading page 1 does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+from uuid import UUID
+
+from todo_core.entities import Task
+from todo_core.rules import FieldCollector, InvalidValue, refuse_unstorable
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "SEARCH_MAX_LENGTH",
+    "PagePosition",
+    "SortField",
+    "StatusFilter",
+    "TaskOrder",
+    "TaskPage",
+    "TaskQuery",
+    "sort_key",
+]
+
+DEFAULT_PAGE_SIZE: Final = 50
+MAX_PAGE_SIZE: Final = 200
+SEARCH_MAX_LENGTH: Final = 255
+_CURSOR_MAX_LENGTH: Final = 2048
+_CURSOR_FORMAT: Final = 1
+
+
+class StatusFilter(enum.StrEnum):
+    """Which tasks a list includes."""
+
+    ALL = "all"
+    PENDING = "pending"
+    COMPLETED = "completed"
+
+
+class SortField(enum.StrEnum):
+    """What a list is ordered by; ties are broken by task id in the same direction."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    TITLE = "title"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOrder:
+    """A sort field and a direction, written ``created`` or ``-created`` (descending)."""
+
+    field: SortField
+    descending: bool
+
+    @classmethod
+    def parse(cls, text: str) -> TaskOrder:
+        descending = text.startswith("-")
+        try:
+            return cls(SortField(text.removeprefix("-")), descending)
+        except ValueError:
+            choices = ", ".join(f"{f.value}, -{f.value}" for f in SortField)
+            raise InvalidValue(f"must be one of {choices}") from None
+
+    def __str__(self) -> str:
+        return f"-{self.field.value}" if self.descending else self.field.value
+
+
+SortKey = datetime | str
+
+
+def sort_key(task: Task, field: SortField) -> SortKey:
+    """The value a task is ordered by. Titles order by their lowercase form, code point by code point."""
+    if field is SortField.CREATED:
+        return task.created_at
+    if field is SortField.UPDATED:
+        return task.updated_at
+    return task.title.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class PagePosition:
+    """Where the previous page ended: the sort key and id of its last task."""
+
+    key: SortKey
+    task_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    """What a repository lists: ``limit`` tasks in ``order`` strictly after ``after``."""
+
+    status: StatusFilter = StatusFilter.ALL
+    order: TaskOrder = TaskOrder(SortField.CREATED, descending=True)
+    search: str | None = None
+    limit: int = DEFAULT_PAGE_SIZE
+    after: PagePosition | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        status: str = "all",
+        sort: str = "-created",
+        search: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> TaskQuery:
+        """Validate list parameters as a client sends them; raise one ValidationFailed naming each bad one."""
+        fields = FieldCollector()
+        query = cls(
+            status=fields.check("status", _parse_status, status),
+            order=fields.check("sort", TaskOrder.parse, sort),
+            search=fields.check("q", _clean_search, search),
+            limit=limit,
+        )
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            fields.reject("limit", f"must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+        fields.raise_if_any()
+        if cursor is None:
+            return query
+        after = fields.check("cursor", query._position_from, cursor)
+        fields.raise_if_any()
+        return query.continued_after(after)
+
+    def continued_after(self, position: PagePosition) -> TaskQuery:
+        return TaskQuery(self.status, self.order, self.search, self.limit, position)
+
+    def with_limit(self, limit: int) -> TaskQuery:
+        return TaskQuery(self.status, self.order, self.search, limit, self.after)
+
+    def matches(self, task: Task) -> bool:
+        """Whether ``task`` passes this query's filters (not its position)."""
+        if self.status is StatusFilter.PENDING and task.completed:
+            return False
+        if self.status is StatusFilter.COMPLETED and not task.completed:
+            return False
+        if self.search is None:
+            return True
+        needle = self.search.lower()
+        return needle in task.title.lower() or (task.description is not None and needle in task.description.lower())
+
+    def cursor_after(self, task: Task) -> str:
+        """The opaque cursor of the page that follows ``task``."""
+        key = sort_key(task, self.order.field)
+        encoded_key = key.isoformat() if isinstance(key, datetime) else key
+        payload = [_CURSOR_FORMAT, self._fingerprint(), encoded_key, str(task.id)]
+        raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def _position_from(self, cursor: str) -> PagePosition:
+        if len(cursor) > _CURSOR_MAX_LENGTH:
+            raise InvalidValue("is not a cursor this service issued")
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            version, fingerprint, encoded_key, task_id = json.loads(raw)
+            if version != _CURSOR_FORMAT or not isinstance(encoded_key, str):
+                raise ValueError
+            key: SortKey = encoded_key if self.order.field is SortField.TITLE else _aware(encoded_key)
+            position = PagePosition(key, UUID(task_id))
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, AttributeError):
+            raise InvalidValue("is not a cursor this service issued") from None
+        if fingerprint != self._fingerprint():
+            raise InvalidValue("belongs to a list with other sort, status or q; start again without a cursor")
+        return position
+
+    def _fingerprint(self) -> str:
+        scope = f"{self.order}\0{self.status.value}\0{self.search or ''}"
+        return hashlib.blake2s(scope.encode(), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of a list; ``next_cursor`` is None on the last page."""
+
+    tasks: list[Task]
+    next_cursor: str | None
+
+
+def _parse_status(text: str) -> StatusFilter:
+    try:
+        return StatusFilter(text)
+    except ValueError:
+        raise InvalidValue(f"must be one of {', '.join(s.value for s in StatusFilter)}") from None
+
+
+def _clean_search(raw: str | None) -> str | None:
+    search = (raw or "").strip()
+    if not search:
+        return None
+    if len(search) > SEARCH_MAX_LENGTH:
+        raise InvalidValue(f"must be at most {SEARCH_MAX_LENGTH} characters")
+    refuse_unstorable(search)
+    return search
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(text)
+    return moment
