@@ -1,0 +1,104 @@
+"""Configuration, read once from environment variables into a frozen object.
+
+Every setting has a default that serves a local, zero-setup run; a bad value stops the
+service at start with a message naming the variable, never at the first request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+__all__ = ["Settings", "SettingsError"]
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the service is configured with. ``Settings.from_env()`` reads ``TODO_*`` variables."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    database_url: str | None = None
+    max_body_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        read = _Reader(env)
+        return cls(
+            host=read.text("TODO_HOST", cls.host),
+            port=read.integer("TODO_PORT", cls.port, minimum=0, maximum=65535),
+            workers=read.integer("TODO_WORKERS", cls.workers, minimum=1),
+            log_level=read.choice("TODO_LOG_LEVEL", cls.log_level, ("critical", "error", "warning", "info", "debug")),
+            database_url=read.optional_text("TODO_DATABASE_URL"),
+            max_body_bytes=read.integer("TODO_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The settings with secrets hidden, for logs and start-up banners."""
+        shown: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            shown[item.name] = _redact_url(value) if item.name.endswith("_url") and value else value
+        return shown
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def _parse(self, name: str, default: T, parse: Callable[[str], T]) -> T:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as error:
+            raise SettingsError(f"{name}={raw!r}: {error}") from None
+
+    def text(self, name: str, default: str) -> str:
+        return self._parse(name, default, str)
+
+    def optional_text(self, name: str) -> str | None:
+        return self._parse(name, None, str)
+
+    def integer(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        def parse(raw: str) -> int:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ValueError("must be a whole number") from None
+            if minimum is not None and value < minimum:
+                raise ValueError(f"must be at least {minimum}")
+            if maximum is not None and value > maximum:
+                raise ValueError(f"must be at most {maximum}")
+            return value
+
+        return self._parse(name, default, parse)
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        def parse(raw: str) -> str:
+            if raw.lower() not in choices:
+                raise ValueError(f"must be one of {', '.join(choices)}")
+            return raw.lower()
+
+        return self._parse(name, default, parse)
+
+
+def _redact_url(url: str) -> str:
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return url
+    credentials, _, location = rest.rpartition("@")
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user}:***@{location}" if ":" in credentials else f"{scheme}://{user}@{location}"
