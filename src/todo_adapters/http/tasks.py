@@ -9,7 +9,7 @@ from uuid import UUID
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from msgspec import UNSET
 
@@ -33,13 +33,14 @@ _SORTS = [f"{prefix}{field.value}" for field in SortField for prefix in ("-", ""
 _ETAG = ResponseHeader(
     name="ETag", description="The task's version, for If-Match and If-None-Match.", documentation_only=True
 )
-_IF_MATCH = Parameter(
-    header="If-Match",
+_IF_MATCH = HeaderParameter(
+    name="If-Match",
     required=False,
     description="Only write if the task is still at this ETag; otherwise 412 and nothing changes.",
 )
 IfMatch = Annotated[str | None, _IF_MATCH]
-TaskId = Annotated[str, Parameter(description="The task's id, a UUID.")]
+TaskId = Annotated[str, PathParameter(description="The task's id, a UUID.")]
+OwnerId = Annotated[str, PathParameter(description="The id of the user who owns the tasks.")]
 
 
 def task_router(path: str, *, deprecated: bool = False) -> Router:
@@ -67,27 +68,29 @@ def task_router(path: str, *, deprecated: bool = False) -> Router:
     async def list_tasks(
         request: Request[Any, Any, Any],
         tasks: NamedDependency[TaskService],
-        user_id: str,
+        user_id: OwnerId,
         status: Annotated[
             str,
-            Parameter(description="Which tasks to include.", schema_extra={"enum": [s.value for s in StatusFilter]}),
+            QueryParameter(
+                description="Which tasks to include.", schema_extra={"enum": [s.value for s in StatusFilter]}
+            ),
         ] = "all",
         sort: Annotated[
             str,
-            Parameter(
+            QueryParameter(
                 description="Order, a leading `-` for descending; ties break by id.", schema_extra={"enum": _SORTS}
             ),
         ] = "-created",
         q: Annotated[
-            str | None, Parameter(description="Case-insensitive text to find in title or description.")
+            str | None, QueryParameter(description="Case-insensitive text to find in title or description.")
         ] = None,
         limit: Annotated[
             int,
-            Parameter(
+            QueryParameter(
                 description=f"Page size, 1-{MAX_PAGE_SIZE}.", schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE}
             ),
         ] = DEFAULT_PAGE_SIZE,
-        cursor: Annotated[str | None, Parameter(description="From a previous page's `Link`; opaque.")] = None,
+        cursor: Annotated[str | None, QueryParameter(description="From a previous page's `Link`; opaque.")] = None,
     ) -> Response[list[TaskView]]:
         query = TaskQuery.parse(status=status, sort=sort, search=q, limit=limit, cursor=cursor)
         page = await tasks.list_tasks(user_id, query)
@@ -111,7 +114,9 @@ def task_router(path: str, *, deprecated: bool = False) -> Router:
         opt=BODY_REQUIRED,
         **common,
     )
-    async def create_task(tasks: NamedDependency[TaskService], user_id: str, data: NewTask) -> Response[TaskView]:
+    async def create_task(
+        tasks: NamedDependency[TaskService], user_id: OwnerId, data: JSONBody[NewTask]
+    ) -> Response[TaskView]:
         task = await tasks.create_task(user_id, data.title, data.description)
         headers = {"Location": f"/api/{task.user_id}/tasks/{task.id}", "ETag": etag(task.version)}
         return Response(task_view(task), status_code=HTTP_201_CREATED, headers=headers)
@@ -127,10 +132,10 @@ def task_router(path: str, *, deprecated: bool = False) -> Router:
     )
     async def get_task(
         tasks: NamedDependency[TaskService],
-        user_id: str,
+        user_id: OwnerId,
         task_id: TaskId,
         if_none_match: Annotated[
-            str | None, Parameter(header="If-None-Match", required=False, description="ETags you hold.")
+            str | None, HeaderParameter(name="If-None-Match", required=False, description="ETags you hold.")
         ] = None,
     ) -> Response[TaskView]:
         task = await tasks.get_task(user_id, _task_uuid(task_id))
@@ -150,9 +155,9 @@ def task_router(path: str, *, deprecated: bool = False) -> Router:
     )
     async def replace_task(
         tasks: NamedDependency[TaskService],
-        user_id: str,
+        user_id: OwnerId,
         task_id: TaskId,
-        data: TaskReplacement,
+        data: JSONBody[TaskReplacement],
         if_match: IfMatch = None,
     ) -> Response[TaskView]:
         task = await tasks.replace_task(
@@ -175,7 +180,11 @@ def task_router(path: str, *, deprecated: bool = False) -> Router:
         **common,
     )
     async def update_task(
-        tasks: NamedDependency[TaskService], user_id: str, task_id: TaskId, data: TaskPatch, if_match: IfMatch = None
+        tasks: NamedDependency[TaskService],
+        user_id: OwnerId,
+        task_id: TaskId,
+        data: JSONBody[TaskPatch],
+        if_match: IfMatch = None,
     ) -> Response[TaskView]:
         task = await tasks.update_task(
             user_id,
@@ -202,9 +211,9 @@ def task_router(path: str, *, deprecated: bool = False) -> Router:
     )
     async def complete_task(
         tasks: NamedDependency[TaskService],
-        user_id: str,
+        user_id: OwnerId,
         task_id: TaskId,
-        data: CompletionChange | None = None,
+        data: JSONBody[CompletionChange | None] = None,
         if_match: IfMatch = None,
     ) -> Response[TaskView]:
         uuid, versions = _task_uuid(task_id), if_match_versions(if_match)
@@ -223,7 +232,7 @@ def task_router(path: str, *, deprecated: bool = False) -> Router:
         **common,
     )
     async def delete_task(
-        tasks: NamedDependency[TaskService], user_id: str, task_id: TaskId, if_match: IfMatch = None
+        tasks: NamedDependency[TaskService], user_id: OwnerId, task_id: TaskId, if_match: IfMatch = None
     ) -> None:
         await tasks.delete_task(user_id, _task_uuid(task_id), expected_versions=if_match_versions(if_match))
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Response, Router, delete, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET
 
@@ -22,7 +22,7 @@ __all__ = ["RESERVED_USER_IDS", "user_router"]
 # "/api/users/tasks": the id is kept out of circulation rather than made unreachable.
 RESERVED_USER_IDS = frozenset({"users"})
 
-UserIdPath = Annotated[str, Parameter(description="The user's id.")]
+UserIdPath = Annotated[str, PathParameter(description="The user's id.")]
 
 
 @post(
@@ -34,7 +34,7 @@ UserIdPath = Annotated[str, Parameter(description="The user's id.")]
     responses=error_responses(400, 409, 413, 415, 503, s409="The email or the id is already registered."),
     opt=BODY_REQUIRED,
 )
-async def register_user(users: NamedDependency[UserService], data: NewUser) -> Response[UserView]:
+async def register_user(users: NamedDependency[UserService], data: JSONBody[NewUser]) -> Response[UserView]:
     if data.id in RESERVED_USER_IDS:
         raise ValidationFailed({"id": f"{data.id!r} is reserved; choose another id"})
     user = await users.register_user(data.email, user_id=None if data.id is UNSET else data.id)
