@@ -7,8 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import psycopg
 import uvicorn
 
+from todo_adapters.postgres import Migrator
 from todo_adapters.settings import Settings, SettingsError
 
 __all__ = ["main"]
@@ -38,7 +40,20 @@ def _parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="log level (TODO_LOG_LEVEL, default info)",
     )
+    serve.add_argument(
+        "--migrate", action="store_true", help="apply pending migrations first instead of refusing to start"
+    )
     serve.set_defaults(command=_serve)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply, roll back or list schema migrations",
+        description="Manage the schema of the database at TODO_DATABASE_URL.",
+    )
+    migrate.add_argument("action", nargs="?", choices=["apply", "rollback", "list"], default="apply")
+    migrate.add_argument("--count", type=int, default=1, help="migrations to roll back (default 1)")
+    migrate.add_argument("--all", action="store_true", help="roll back every migration")
+    migrate.set_defaults(command=_migrate)
     return parser
 
 
@@ -49,11 +64,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     log_level = args.log_level or settings.log_level
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")
     if settings.database_url is None and workers > 1:
-        print(
-            "todo: the in-memory store lives inside one process, so it cannot be shared by "
-            f"{workers} workers. Use --workers 1, or set TODO_DATABASE_URL to serve from PostgreSQL.",
-            file=sys.stderr,
+        return _fail(
+            "the in-memory store lives inside one process, so it cannot be shared by "
+            f"{workers} workers. Use --workers 1, or set TODO_DATABASE_URL to serve from PostgreSQL."
         )
+    if settings.database_url is not None and not _schema_ready(Migrator(settings.database_url), apply=args.migrate):
         return 2
     uvicorn.run(
         "todo_adapters.http.app:create_app_from_env",
@@ -68,6 +83,56 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         date_header=True,
     )
     return 0
+
+
+def _schema_ready(migrator: Migrator, *, apply: bool) -> bool:
+    """Whether serving may start: the schema is current (or was just made so), or cannot be checked yet."""
+    try:
+        if apply:
+            for migration in migrator.apply():
+                print(f"todo: applied migration {migration}", file=sys.stderr)
+            return True
+        pending = migrator.pending()
+    except psycopg.Error as error:
+        # Serve anyway: the database may be starting too, and data requests answer 503 until it is up.
+        print(f"todo: could not check migrations ({_first_line(error)}); starting anyway", file=sys.stderr)
+        return True
+    if pending:
+        _fail(
+            f"the database has {len(pending)} pending migration(s): {', '.join(pending)}. "
+            "Apply them with 'todo migrate' (or 'make migrate'), or start with 'todo serve --migrate'."
+        )
+        return False
+    return True
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url is None:
+        return _fail("set TODO_DATABASE_URL to the database to migrate, e.g. postgresql://postgres@127.0.0.1/todo")
+    migrator = Migrator(settings.database_url)
+    try:
+        if args.action == "list":
+            for migration in migrator.status():
+                print(f"{'applied' if migration.applied else 'pending'}  {migration.id}")
+            return 0
+        if args.action == "rollback":
+            rolled_back = migrator.rollback(count=None if args.all else args.count)
+            print(f"rolled back {len(rolled_back)} migration(s): {', '.join(rolled_back) or 'none'}")
+            return 0
+        applied = migrator.apply()
+    except psycopg.Error as error:
+        return _fail(f"cannot reach the database: {_first_line(error)}")
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none, the schema is current'}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"todo: {message}", file=sys.stderr)
+    return 2
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 if __name__ == "__main__":

@@ -28,21 +28,38 @@ class Settings:
     port: int = 8000
     workers: int = 1
     log_level: str = "info"
-    database_url: str | None = None
     max_body_bytes: int = 64 * 1024
+    database_url: str | None = None
+    db_pool_min: int = 1
+    db_pool_max: int = 4
+    db_pool_timeout: float = 5.0
+    db_pool_max_waiting: int = 64
+    db_prepare_threshold: int | None = 5
+    db_check_connections: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         read = _Reader(env)
-        return cls(
+        settings = cls(
             host=read.text("TODO_HOST", cls.host),
             port=read.integer("TODO_PORT", cls.port, minimum=0, maximum=65535),
             workers=read.integer("TODO_WORKERS", cls.workers, minimum=1),
             log_level=read.choice("TODO_LOG_LEVEL", cls.log_level, ("critical", "error", "warning", "info", "debug")),
-            database_url=read.optional_text("TODO_DATABASE_URL"),
             max_body_bytes=read.integer("TODO_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024),
+            database_url=read.optional_text("TODO_DATABASE_URL"),
+            db_pool_min=read.integer("TODO_DB_POOL_MIN", cls.db_pool_min, minimum=0),
+            db_pool_max=read.integer("TODO_DB_POOL_MAX", cls.db_pool_max, minimum=1),
+            db_pool_timeout=read.number("TODO_DB_POOL_TIMEOUT", cls.db_pool_timeout, minimum=0.1),
+            db_pool_max_waiting=read.integer("TODO_DB_POOL_MAX_WAITING", cls.db_pool_max_waiting, minimum=0),
+            db_prepare_threshold=read.optional_integer("TODO_DB_PREPARE_THRESHOLD", cls.db_prepare_threshold),
+            db_check_connections=read.flag("TODO_DB_CHECK_CONNECTIONS", cls.db_check_connections),
         )
+        if settings.db_pool_min > settings.db_pool_max:
+            raise SettingsError(
+                f"TODO_DB_POOL_MIN={settings.db_pool_min} is above TODO_DB_POOL_MAX={settings.db_pool_max}"
+            )
+        return settings
 
     def describe(self) -> dict[str, Any]:
         """The settings with secrets hidden, for logs and start-up banners."""
@@ -72,17 +89,33 @@ class _Reader:
     def optional_text(self, name: str) -> str | None:
         return self._parse(name, None, str)
 
-    def integer(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
-        def parse(raw: str) -> int:
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        return self._parse(name, default, lambda raw: _bounded(_whole_number(raw), minimum, maximum))
+
+    def optional_integer(self, name: str, default: int | None) -> int | None:
+        """A whole number, or ``none`` to switch the feature off."""
+        return self._parse(
+            name, default, lambda raw: None if raw.lower() == "none" else _bounded(_whole_number(raw), 0)
+        )
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        def parse(raw: str) -> float:
             try:
-                value = int(raw)
+                value = float(raw)
             except ValueError:
-                raise ValueError("must be a whole number") from None
-            if minimum is not None and value < minimum:
-                raise ValueError(f"must be at least {minimum}")
-            if maximum is not None and value > maximum:
-                raise ValueError(f"must be at most {maximum}")
-            return value
+                raise ValueError("must be a number") from None
+            return _bounded(value, minimum)
+
+        return self._parse(name, default, parse)
+
+    def flag(self, name: str, default: bool) -> bool:
+        def parse(raw: str) -> bool:
+            lowered = raw.lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError("must be true or false")
 
         return self._parse(name, default, parse)
 
@@ -93,6 +126,24 @@ class _Reader:
             return raw.lower()
 
         return self._parse(name, default, parse)
+
+
+N = TypeVar("N", int, float)
+
+
+def _whole_number(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _bounded(value: N, minimum: N, maximum: N | None = None) -> N:
+    if not value >= minimum:
+        raise ValueError(f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"must be at most {maximum}")
+    return value
 
 
 def _redact_url(url: str) -> str:

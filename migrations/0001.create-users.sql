@@ -1,0 +1,15 @@
+-- Users: an opaque id (ours or an identity provider's) and an email unique case-insensitively.
+-- The checks mirror the domain's rules so that no bug upstream can store what the domain forbids.
+CREATE TABLE users (
+    id         text        NOT NULL,
+    email      text        NOT NULL,
+    created_at timestamptz NOT NULL,
+    CONSTRAINT users_pkey PRIMARY KEY (id),
+    CONSTRAINT users_id_format CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
+    CONSTRAINT users_email_format CHECK (
+        char_length(email) <= 254
+        AND email ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$'
+    )
+);
+
+CREATE UNIQUE INDEX users_email_key ON users (lower(email));
