@@ -83,10 +83,10 @@ class PostgresStorage(Storage):
             },
         )
 
-    async def open(self, *, wait: bool = False, timeout: float = 30.0) -> None:
+    async def open(self, *, wait: bool = False) -> None:
         """Start the pool. Without ``wait`` it connects in the background, so the service can
-        start while the database is still coming up."""
-        await self._pool.open(wait=wait, timeout=timeout)
+        start while the database is still coming up; with it, up to 30 s for ``min_size`` connections."""
+        await self._pool.open(wait=wait, timeout=30.0)
 
     async def close(self) -> None:
         await self._pool.close()
