@@ -31,7 +31,7 @@ from todo_core import (
     UserNotFound,
     UserRepository,
 )
-from todo_core.listing import sort_key
+from todo_core.listing import ordering_key, sort_value
 from todo_core.rules import email_key
 
 __all__ = ["InMemoryStorage", "InMemoryTaskRepository", "InMemoryUnitOfWork", "InMemoryUserRepository"]
@@ -138,10 +138,10 @@ class InMemoryTaskRepository(_Repository, TaskRepository):
         field, descending = query.order.field, query.order.descending
 
         def position(task: Task) -> tuple[Any, UUID]:
-            return sort_key(task, field), task.id
+            return ordering_key(sort_value(task, field), field), task.id
 
         if query.after is not None:
-            after = (query.after.key, query.after.task_id)
+            after = (ordering_key(query.after.key, field), query.after.task_id)
             candidates = [t for t in candidates if (position(t) < after if descending else position(t) > after)]
         pick = heapq.nlargest if descending else heapq.nsmallest
         return pick(query.limit, candidates, key=position)

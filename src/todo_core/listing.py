@@ -30,7 +30,10 @@ __all__ = [
     "TaskOrder",
     "TaskPage",
     "TaskQuery",
-    "sort_key",
+    "lowercase",
+    "ordering_key",
+    "search_form",
+    "sort_value",
 ]
 
 DEFAULT_PAGE_SIZE: Final = 50
@@ -78,19 +81,39 @@ class TaskOrder:
 
 SortKey = datetime | str
 
+# str.lower() applies Unicode's full case mapping, which differs from the simple, one code
+# point at a time mapping (PostgreSQL's lower() in a UTF-8 locale) in exactly two places:
+# dotted capital I, and capital sigma at the end of a word.
+_SIMPLE_CASE_EXCEPTIONS: Final = str.maketrans({"\u0130": "i", "\u03a3": "\u03c3"})
 
-def sort_key(task: Task, field: SortField) -> SortKey:
-    """The value a task is ordered by. Titles order by their lowercase form, code point by code point."""
+
+def lowercase(text: str) -> str:
+    """Lowercase one code point at a time, so every storage compares text the same way."""
+    return text.translate(_SIMPLE_CASE_EXCEPTIONS).lower()
+
+
+def search_form(text: str) -> str:
+    """How search compares text: lowercase, and final sigma as sigma, so 'οδος' finds 'ΟΔΟΣ'."""
+    return lowercase(text).replace("\u03c2", "\u03c3")
+
+
+def sort_value(task: Task, field: SortField) -> SortKey:
+    """The value of ``field`` that a task is ordered by, as stored: its timestamp, or its title as written."""
     if field is SortField.CREATED:
         return task.created_at
     if field is SortField.UPDATED:
         return task.updated_at
-    return task.title.lower()
+    return task.title
+
+
+def ordering_key(value: SortKey, field: SortField) -> SortKey:
+    """What ordering compares: titles by their lowercase form, code point by code point."""
+    return lowercase(value) if field is SortField.TITLE and isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)
 class PagePosition:
-    """Where the previous page ended: the sort key and id of its last task."""
+    """Where the previous page ended: the sort value (as ``sort_value`` gives it) and id of its last task."""
 
     key: SortKey
     task_id: UUID
@@ -147,12 +170,14 @@ class TaskQuery:
             return False
         if self.search is None:
             return True
-        needle = self.search.lower()
-        return needle in task.title.lower() or (task.description is not None and needle in task.description.lower())
+        needle = search_form(self.search)
+        return needle in search_form(task.title) or (
+            task.description is not None and needle in search_form(task.description)
+        )
 
     def cursor_after(self, task: Task) -> str:
         """The opaque cursor of the page that follows ``task``."""
-        key = sort_key(task, self.order.field)
+        key = sort_value(task, self.order.field)
         encoded_key = key.isoformat() if isinstance(key, datetime) else key
         payload = [_CURSOR_FORMAT, self._fingerprint(), encoded_key, str(task.id)]
         raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()

@@ -30,7 +30,7 @@ from todo_core import (
     UserIdTaken,
     UserNotFound,
 )
-from todo_core.listing import sort_key
+from todo_core.listing import ordering_key, sort_value
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -199,7 +199,7 @@ async def test_every_order_sorts_by_its_key_then_by_id(storage: Storage, field: 
     items = [task(n, title=titles[n - 1], created=n // 2) for n in range(1, 9)]
     await add_tasks(storage, *items)
     query = TaskQuery(order=TaskOrder(field, descending))
-    expected = sorted(items, key=lambda t: (sort_key(t, field), t.id), reverse=descending)
+    expected = sorted(items, key=lambda t: (ordering_key(sort_value(t, field), field), t.id), reverse=descending)
     assert [t.id for t in await listed(storage, query)] == [t.id for t in expected]
 
 
@@ -283,7 +283,7 @@ async def test_paging_through_while_tasks_are_added_and_deleted_never_repeats_or
                 await uow.tasks.remove("ada", task(unseen[-1]).id)
             deleted.add(task(unseen[-1]).id)
         last = page[-1]
-        query = query.continued_after(PagePosition(sort_key(last, query.order.field), last.id))
+        query = query.continued_after(PagePosition(sort_value(last, query.order.field), last.id))
     originals = {task(n).id for n in range(1, 21)}
     assert len(seen) == len(set(seen)), "a task appeared on two pages"
     assert originals - deleted <= set(seen), "a task that existed throughout was skipped"

@@ -6,6 +6,7 @@ from uuid import UUID
 import pytest
 
 from todo_core import SortField, StatusFilter, Task, TaskOrder, TaskQuery, ValidationFailed
+from todo_core.listing import lowercase
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -33,7 +34,7 @@ def test_a_cursor_resumes_after_the_task_it_was_made_from() -> None:
     task = a_task("Écrire")
     resumed = TaskQuery.parse(sort="title", cursor=query.cursor_after(task))
     assert resumed.after is not None
-    assert (resumed.after.key, resumed.after.task_id) == ("écrire", task.id)
+    assert (resumed.after.key, resumed.after.task_id) == ("Écrire", task.id)
 
 
 def test_a_cursor_is_refused_for_another_sort_status_or_search() -> None:
@@ -65,3 +66,12 @@ def test_status_filters_by_completion() -> None:
 
 def test_a_blank_search_means_no_search() -> None:
     assert TaskQuery.parse(search="   ").search is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lowered"),
+    [("ÉCOLE", "école"), ("ΟΔΟΣ", "οδοσ"), ("İstanbul", "istanbul"), ("Straße", "straße"), ("ǅ", "ǆ")],
+)
+def test_lowercase_maps_one_code_point_at_a_time_as_postgresql_does(text: str, lowered: str) -> None:
+    assert lowercase(text) == lowered
+    assert len(lowercase(text)) == len(text)

@@ -81,17 +81,30 @@ _STATUS_CONDITION: Final = {
     StatusFilter.COMPLETED: "AND completed = true",
 }
 # Searching reads only the owner's rows: the user_id condition comes first, through an index.
-_SEARCH_CONDITION: Final = (
-    "AND (strpos(lower(title), lower(%(search)s)) > 0 OR strpos(lower(description), lower(%(search)s)) > 0)"
+# Text compares as the core's search_form(): lowercase, with final sigma read as sigma.
+_SEARCH_FORM: Final = "translate(lower({}), '\u03c2', '\u03c3')"
+_SEARCH_CONDITION: Final = "AND (strpos({title}, {needle}) > 0 OR strpos({description}, {needle}) > 0)".format(
+    title=_SEARCH_FORM.format("title"),
+    description=_SEARCH_FORM.format("description"),
+    needle=_SEARCH_FORM.format("%(search)s"),
 )
 
 ListKey = tuple[SortField, bool, StatusFilter, bool, bool]
 
 
+# The previous page's last sort value, as ordering compares it: a title goes through the
+# same lower() as the rows, so a page boundary can never fall between two spellings.
+_AFTER_EXPRESSION: Final = {
+    SortField.CREATED: "%(after_key)s",
+    SortField.UPDATED: "%(after_key)s",
+    SortField.TITLE: 'lower(%(after_key)s) COLLATE "C"',
+}
+
+
 def _list_statement(field: SortField, descending: bool, status: StatusFilter, search: bool, after: bool) -> str:
     key = _SORT_EXPRESSION[field]
     direction, comparison = ("DESC", "<") if descending else ("ASC", ">")
-    keyset = f"AND ({key}, id) {comparison} (%(after_key)s, %(after_id)s)" if after else ""
+    keyset = f"AND ({key}, id) {comparison} ({_AFTER_EXPRESSION[field]}, %(after_id)s)" if after else ""
     return f"""
         SELECT {TASK_COLUMNS} FROM tasks
         WHERE user_id = %(user_id)s {_STATUS_CONDITION[status]} {_SEARCH_CONDITION if search else ""} {keyset}
