@@ -37,6 +37,17 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
             "Send the body as JSON with 'Content-Type: application/json'.",
             details={"content_type": headers.get("content-type", "")[:100]},
         )
+    # The JSON decoder reports bad UTF-8 inside strings as a crash, not as bad input; the body
+    # is read (and its size limit enforced) here once, and Litestar parses the cached bytes.
+    try:
+        (await request.body()).decode()
+    except UnicodeDecodeError as error:
+        raise HTTPProblem(
+            HTTP_400_BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "The request body is not valid UTF-8.",
+            details={"body": f"is not valid UTF-8 (byte {error.start})"},
+        ) from None
 
 
 def _is_json(content_type: str) -> bool:

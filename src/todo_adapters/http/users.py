@@ -18,9 +18,9 @@ from todo_core import UserService, ValidationFailed
 
 __all__ = ["RESERVED_USER_IDS", "user_router"]
 
-# "/api/users/..." is this router's own path, so a user called "users" could never reach
-# "/api/users/tasks": the id is kept out of circulation rather than made unreachable.
-RESERVED_USER_IDS = frozenset({"users"})
+# Ids no URL can reach are kept out of circulation: "/api/users/..." is this router's own
+# path, and clients remove "." and ".." segments from URLs before sending them (RFC 3986).
+RESERVED_USER_IDS = frozenset({"users", ".", ".."})
 
 UserIdPath = Annotated[str, PathParameter(description="The user's id.")]
 
