@@ -8,6 +8,7 @@ CREATE TABLE users (
     CONSTRAINT users_id_format CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
     CONSTRAINT users_email_format CHECK (
         char_length(email) <= 254
+        AND char_length(split_part(email, '@', 1)) <= 64
         AND email ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$'
     )
 );

@@ -16,7 +16,9 @@ CREATE TABLE tasks (
     -- Trimmed, 1-255 characters, no control characters (C0, DEL, C1), as the domain says.
     CONSTRAINT tasks_title_check CHECK (
         char_length(title) BETWEEN 1 AND 255
-        AND title !~ '^[[:space:]]|[[:space:]]$'
+        -- Python's str.strip() whitespace, listed so the check does not depend on the locale.
+        AND title !~ '^[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
+        AND title !~ '[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$'
         AND title !~ '[\u0001-\u001f\u007f-\u009f]'
     ),
     -- At most 10,000 characters; tab, line feed and carriage return are the only controls allowed.

@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Manage the schema of the database at TODO_DATABASE_URL.",
     )
     migrate.add_argument("action", nargs="?", choices=["apply", "rollback", "list"], default="apply")
-    migrate.add_argument("--count", type=int, default=1, help="migrations to roll back (default 1)")
+    migrate.add_argument("--count", type=_positive, default=1, help="migrations to roll back (default 1)")
     migrate.add_argument("--all", action="store_true", help="roll back every migration")
     migrate.set_defaults(command=_migrate)
     return parser
@@ -93,6 +93,9 @@ def _schema_ready(migrator: Migrator, *, apply: bool) -> bool:
                 print(f"todo: applied migration {migration}", file=sys.stderr)
             return True
         pending = migrator.pending()
+    except FileNotFoundError as error:
+        _fail(str(error))
+        return False
     except psycopg.Error as error:
         # Serve anyway: the database may be starting too, and data requests answer 503 until it is up.
         print(f"todo: could not check migrations ({_first_line(error)}); starting anyway", file=sys.stderr)
@@ -120,10 +123,19 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"rolled back {len(rolled_back)} migration(s): {', '.join(rolled_back) or 'none'}")
             return 0
         applied = migrator.apply()
+    except FileNotFoundError as error:
+        return _fail(str(error))
     except psycopg.Error as error:
         return _fail(f"cannot reach the database: {_first_line(error)}")
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none, the schema is current'}")
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _fail(message: str) -> int:

@@ -20,7 +20,7 @@ def migrations_directory() -> Path:
     """Where the SQL migrations are: inside an installed package, or at the top of a checkout."""
     if override := os.environ.get("TODO_MIGRATIONS_DIR"):
         return Path(override)
-    packaged = Path(str(files("todo_adapters.postgres"))) / "migrations"
+    packaged = Path(str(files("todo_adapters.postgres"))) / "schema"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[3] / "migrations"
