@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run test lint format lock clean
+.PHONY: help install run migrate test lint format lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,8 +24,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced ## Create .venv with the locked dependencies
 
-run: install ## Serve the API on http://127.0.0.1:8000 from memory (data lasts as long as the process)
-	$(VENV)/bin/todo serve
+run: install ## Serve the API on http://127.0.0.1:8000 (from PostgreSQL when TODO_DATABASE_URL is set, else memory)
+	$(VENV)/bin/todo serve --migrate
+
+migrate: install ## Apply pending migrations to the database at TODO_DATABASE_URL
+	@test -n "$$TODO_DATABASE_URL" || { echo "Set TODO_DATABASE_URL, e.g. postgresql://postgres@127.0.0.1:5432/todo"; exit 2; }
+	$(VENV)/bin/todo migrate
 
 test: install ## Run the whole test suite
 	$(VENV)/bin/pytest

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.postgres import Databases, postgres_server_url
+from tests.databases import Databases, postgres_server_url
 from tests.support import SequentialIds, TickingClock
 from todo_adapters.http import create_app
 from todo_adapters.memory import InMemoryStorage

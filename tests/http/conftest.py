@@ -3,14 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from httpx import Response
+from httpx import AsyncClient, Response
 from litestar.testing import AsyncTestClient
 
 
 class Api:
     """A thin, readable client over the test client for the calls most tests make."""
 
-    def __init__(self, client: AsyncTestClient) -> None:
+    def __init__(self, client: AsyncClient) -> None:
         self.client = client
 
     async def register(self, user_id: str, email: str | None = None) -> dict[str, Any]:
