@@ -1,8 +1,9 @@
 -- Users: an opaque id (ours or an identity provider's) and an email unique case-insensitively.
+-- A user created from a sign-in token that carried no email has none.
 -- The checks mirror the domain's rules so that no bug upstream can store what the domain forbids.
 CREATE TABLE users (
     id         text        NOT NULL,
-    email      text        NOT NULL,
+    email      text,
     created_at timestamptz NOT NULL,
     CONSTRAINT users_pkey PRIMARY KEY (id),
     CONSTRAINT users_id_format CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),

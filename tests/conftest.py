@@ -16,6 +16,7 @@ from tests.support import SequentialIds, TickingClock
 from todo_adapters.http import create_app
 from todo_adapters.memory import InMemoryStorage
 from todo_adapters.postgres import PoolSettings, PostgresStorage
+from todo_adapters.settings import Settings
 from todo_core import Storage, TaskService, UserService
 
 
@@ -72,6 +73,6 @@ def tasks(storage: Storage, clock: TickingClock, new_id: SequentialIds) -> TaskS
 
 @pytest.fixture
 async def client(storage: Storage, clock: TickingClock, new_id: SequentialIds) -> AsyncIterator[AsyncTestClient]:
-    app = create_app(storage=storage, clock=clock, new_id=new_id)
+    app = create_app(settings=Settings(auth="disabled"), storage=storage, clock=clock, new_id=new_id)
     async with AsyncTestClient(app) as test_client:
         yield test_client

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import psycopg
 import uvicorn
 
+from todo_adapters.http import create_app
 from todo_adapters.postgres import Migrator
 from todo_adapters.settings import Settings, SettingsError
 
@@ -68,6 +69,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "the in-memory store lives inside one process, so it cannot be shared by "
             f"{workers} workers. Use --workers 1, or set TODO_DATABASE_URL to serve from PostgreSQL."
         )
+    try:
+        create_app(settings=settings)  # the workers build the same app: refuse a bad configuration once, here
+    except SettingsError as error:
+        return _fail(str(error))
     if settings.database_url is not None and not _schema_ready(Migrator(settings.database_url), apply=args.migrate):
         return 2
     uvicorn.run(

@@ -93,10 +93,11 @@ class InMemoryUserRepository(_Repository, UserRepository):
             tables = self._tables
             if user.id in tables.users:
                 raise UserIdTaken(user.id)
-            if email_key(user.email) in tables.user_id_by_email:
-                raise EmailTaken(user.email)
+            if user.email is not None:
+                if email_key(user.email) in tables.user_id_by_email:
+                    raise EmailTaken(user.email)
+                self._writer.put(tables.user_id_by_email, email_key(user.email), user.id)
             self._writer.put(tables.users, user.id, user)
-            self._writer.put(tables.user_id_by_email, email_key(user.email), user.id)
             self._writer.put(tables.tasks, user.id, {})
 
     async def get(self, user_id: str) -> User | None:
@@ -110,7 +111,8 @@ class InMemoryUserRepository(_Repository, UserRepository):
             if user is None:
                 return False
             self._writer.delete(tables.users, user_id)
-            self._writer.delete(tables.user_id_by_email, email_key(user.email))
+            if user.email is not None:
+                self._writer.delete(tables.user_id_by_email, email_key(user.email))
             self._writer.delete(tables.tasks, user_id)
             return True
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 __all__ = ["Settings", "SettingsError"]
@@ -36,6 +36,16 @@ class Settings:
     db_pool_max_waiting: int = 64
     db_prepare_threshold: int | None = 5
     db_check_connections: bool = True
+    auth: str = "jwt"
+    jwks_url: str | None = None
+    jwt_secret: str | None = field(default=None, repr=False)
+    jwt_algorithms: tuple[str, ...] = ("EdDSA",)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway: float = 30.0
+    jwks_cooldown: float = 30.0
+    rate_limit: str | None = None
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +64,16 @@ class Settings:
             db_pool_max_waiting=read.integer("TODO_DB_POOL_MAX_WAITING", cls.db_pool_max_waiting, minimum=0),
             db_prepare_threshold=read.optional_integer("TODO_DB_PREPARE_THRESHOLD", cls.db_prepare_threshold),
             db_check_connections=read.flag("TODO_DB_CHECK_CONNECTIONS", cls.db_check_connections),
+            auth=read.choice("TODO_AUTH", cls.auth, ("jwt", "disabled")),
+            jwks_url=read.optional_text("TODO_JWKS_URL"),
+            jwt_secret=read.optional_text("TODO_JWT_SECRET") or read.optional_text("BETTER_AUTH_SECRET"),
+            jwt_algorithms=read.items("TODO_JWT_ALGORITHMS", cls.jwt_algorithms),
+            jwt_issuer=read.optional_text("TODO_JWT_ISSUER"),
+            jwt_audience=read.optional_text("TODO_JWT_AUDIENCE"),
+            jwt_leeway=read.number("TODO_JWT_LEEWAY", cls.jwt_leeway, minimum=0.0),
+            jwks_cooldown=read.number("TODO_JWKS_REFRESH_COOLDOWN", cls.jwks_cooldown, minimum=0.0),
+            rate_limit=read.optional_text("TODO_RATE_LIMIT"),
+            cors_origins=read.items("TODO_CORS_ORIGINS", cls.cors_origins),
         )
         if settings.db_pool_min > settings.db_pool_max:
             raise SettingsError(
@@ -66,7 +86,11 @@ class Settings:
         shown: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
-            shown[item.name] = _redact_url(value) if item.name.endswith("_url") and value else value
+            if item.name.endswith("_secret") and value:
+                value = "***"
+            elif item.name.endswith("_url") and value:
+                value = _redact_url(value)
+            shown[item.name] = value
         return shown
 
 
@@ -97,6 +121,10 @@ class _Reader:
         return self._parse(
             name, default, lambda raw: None if raw.lower() == "none" else _bounded(_whole_number(raw), 0)
         )
+
+    def items(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated list."""
+        return self._parse(name, default, lambda raw: tuple(item.strip() for item in raw.split(",") if item.strip()))
 
     def number(self, name: str, default: float, *, minimum: float) -> float:
         def parse(raw: str) -> float:

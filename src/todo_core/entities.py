@@ -14,10 +14,11 @@ __all__ = ["KEEP", "TOGGLE", "Keep", "Task", "TaskChanges", "Toggle", "User"]
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """Someone who owns tasks. ``id`` is opaque: ours or an identity provider's."""
+    """Someone who owns tasks. ``id`` is opaque: ours or an identity provider's. A user created
+    from a sign-in token that carried no (or an already registered) email has none."""
 
     id: str
-    email: str
+    email: str | None
     created_at: datetime
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from uuid import UUID
 
 from todo_core.entities import KEEP, TOGGLE, Keep, Task, TaskChanges, User
-from todo_core.errors import TaskNotFound, UserNotFound
+from todo_core.errors import EmailTaken, TaskNotFound, UserIdTaken, UserNotFound
 from todo_core.ids import Clock, IdFactory, UUIDv7Factory, utc_now
 from todo_core.listing import TaskPage, TaskQuery
 from todo_core.ports import Storage
-from todo_core.rules import FieldCollector, clean_description, clean_email, clean_title, clean_user_id
+from todo_core.rules import FieldCollector, InvalidValue, clean_description, clean_email, clean_title, clean_user_id
 
 __all__ = ["TaskService", "UserService"]
 
@@ -33,6 +35,24 @@ class UserService:
         async with self._storage.unit_of_work() as uow:
             await uow.users.add(user)
         return user
+
+    async def provision_user(self, user_id: str, *, email: str | None = None) -> None:
+        """Make sure a user with this id exists, creating it on first sight (an identity provider
+        vouches for the id). An email that is malformed or already someone else's is left off."""
+        user_id = _checked_user_id(user_id)
+        try:
+            email = None if email is None else clean_email(email)
+        except InvalidValue:
+            email = None
+        user = User(id=user_id, email=email, created_at=self._clock())
+        async with self._storage.unit_of_work() as uow:
+            try:
+                await uow.users.add(user)
+            except UserIdTaken:
+                return
+            except EmailTaken:
+                with contextlib.suppress(UserIdTaken):
+                    await uow.users.add(dataclasses.replace(user, email=None))
 
     async def get_user(self, user_id: str) -> User:
         """The user. Raises UserNotFound."""

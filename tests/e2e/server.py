@@ -28,9 +28,12 @@ def free_port() -> int:
 def running_server(
     *args: str, env: Mapping[str, str] | None = None, port: int | None = None, ready_within: float = 20.0
 ) -> Iterator[str]:
-    """Start ``todo serve`` and yield its base URL once ``/health`` answers; stop it on exit."""
+    """Start ``todo serve`` and yield its base URL once ``/health`` answers; stop it on exit.
+
+    Authentication is disabled, as ``make run`` does, unless ``env`` says otherwise.
+    """
     port = port or free_port()
-    environment = {**os.environ, **(env or {})}
+    environment = {**os.environ, "TODO_AUTH": "disabled", **(env or {})}
     # Output goes to a file: a pipe nobody reads would fill up and stall the server.
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(

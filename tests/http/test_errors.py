@@ -11,7 +11,10 @@ from litestar.testing import AsyncTestClient
 
 from tests.http.conftest import Api, assert_error
 from todo_adapters.http import create_app
+from todo_adapters.settings import Settings
 from todo_core import UnitOfWork
+
+NO_AUTH = Settings(auth="disabled")
 
 MISSING_TASK = "00000000-0000-7000-8000-0000000000ff"
 
@@ -136,7 +139,7 @@ class _BrokenStorage:
 
 
 async def test_a_crash_answers_500_without_internals() -> None:
-    app = create_app(storage=_BrokenStorage())
+    app = create_app(settings=NO_AUTH, storage=_BrokenStorage())
     async with AsyncTestClient(app) as client:
         response = await client.get("/api/ada/tasks")
     assert_error(response, 500, "INTERNAL_ERROR")

@@ -55,4 +55,4 @@ async def test_interactive_docs_are_served(client: AsyncTestClient) -> None:
 
 async def test_health_answers_ok(client: AsyncTestClient) -> None:
     response = await client.get("/health")
-    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "auth": "disabled"})

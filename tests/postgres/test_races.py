@@ -21,7 +21,10 @@ from litestar import Litestar, get
 from tests.http.conftest import Api, assert_error
 from tests.support import SequentialIds, TickingClock
 from todo_adapters.http import create_app
+from todo_adapters.settings import Settings
 from todo_core import Storage
+
+NO_AUTH = Settings(auth="disabled")
 
 ROUNDS = 20
 
@@ -32,7 +35,7 @@ def racing_api(app: Litestar) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def api(storage: Storage, clock: TickingClock, new_id: SequentialIds) -> AsyncIterator[Api]:
-    async with racing_api(create_app(storage=storage, clock=clock, new_id=new_id)) as client:
+    async with racing_api(create_app(settings=NO_AUTH, storage=storage, clock=clock, new_id=new_id)) as client:
         yield Api(client)  # Api needs only the httpx.AsyncClient interface
 
 
@@ -123,7 +126,7 @@ async def test_concurrent_creates_all_succeed_and_every_sort_pages_through_each_
 ) -> None:
     # One frozen instant and one title for all: every page boundary falls between equal sort keys.
     instant = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-    app = create_app(storage=storage, clock=lambda: instant, new_id=new_id)
+    app = create_app(settings=NO_AUTH, storage=storage, clock=lambda: instant, new_id=new_id)
     async with racing_api(app) as client:
         api = Api(client)
         await api.register("ada")

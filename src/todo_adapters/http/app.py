@@ -1,4 +1,4 @@
-"""The composition root of the HTTP service: ``create_app`` wires storage, use cases and routes."""
+"""The composition root of the HTTP service: ``create_app`` wires storage, use cases, security and routes."""
 
 from __future__ import annotations
 
@@ -7,24 +7,37 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
-from litestar import Litestar
+from limits import RateLimitItem
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, Reference, SecurityScheme
+from litestar.types import Guard, Middleware
 
+from todo_adapters.http.auth import PUBLIC, BearerAuthentication, KnownCallers, owner_only
 from todo_adapters.http.bodies import require_json_body
 from todo_adapters.http.problems import exception_handlers
 from todo_adapters.http.system import health, openapi_document
 from todo_adapters.http.tasks import task_router
+from todo_adapters.http.throttling import PerCallerRateLimit, parse_rate
+from todo_adapters.http.tokens import ClaimRules, JwksVerifier, SecretVerifier, TokenVerifier
 from todo_adapters.http.users import user_router
 from todo_adapters.memory import InMemoryStorage
 from todo_adapters.postgres import PoolSettings, PostgresStorage
-from todo_adapters.settings import Settings
+from todo_adapters.settings import Settings, SettingsError
 from todo_core import Clock, IdFactory, Storage, TaskService, UserService, utc_now
 
-__all__ = ["create_app", "create_app_from_env"]
+__all__ = ["create_app", "create_app_from_env", "storage_from_settings", "verifier_from_settings"]
 
 logger = logging.getLogger("todo")
+
+_NO_AUTHENTICATION = (
+    "Authentication is DISABLED (TODO_AUTH=disabled): anyone who can reach this server can read and change "
+    "every user's tasks. Use it on your own machine only."
+)
 
 
 def create_app(
@@ -34,56 +47,75 @@ def create_app(
     clock: Clock = utc_now,
     new_id: IdFactory | None = None,
 ) -> Litestar:
-    """The API as an ASGI app. Every dependency has a default: with none given it serves from memory.
+    """The API as an ASGI app, configured by ``settings`` (``Settings()`` when omitted).
 
-    Storage built here from ``settings`` is opened and closed with the app; storage passed
-    in belongs to the caller, who opens and closes it.
+    Authentication fails closed: unless ``settings.auth`` is ``"disabled"``, a JWKS URL or a
+    shared secret must be configured, else SettingsError. Storage built here from
+    ``settings`` is opened and closed with the app; storage passed in belongs to the caller.
     """
     settings = settings or Settings()
+    verifier = verifier_from_settings(settings)
+    rate_limit = _rate_limit(settings)
     owned_storage = storage is None
     storage = storage or storage_from_settings(settings)
     task_service = TaskService(storage, clock=clock, new_id=new_id)
     user_service = UserService(storage, clock=clock, new_id=new_id)
+    known_callers = None if verifier is None else KnownCallers(user_service)
+
+    middleware: list[Middleware] = []
+    guards: list[Guard] = []
+    if verifier is not None and known_callers is not None:
+        middleware.append(BearerAuthentication(verifier, known_callers))
+        guards.append(owner_only)
+    if rate_limit is not None:
+        middleware.append(PerCallerRateLimit(rate_limit))
 
     @asynccontextmanager
-    async def storage_lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if verifier is None:
+            logger.warning(_NO_AUTHENTICATION)
         if isinstance(storage, InMemoryStorage):
             logger.warning("Serving from the in-memory store: data lives only as long as this process.")
-        if not (owned_storage and isinstance(storage, PostgresStorage)):
-            yield
-            return
-        await storage.open()
+        if verifier is not None:
+            await verifier.start()
+        if owned_storage and isinstance(storage, PostgresStorage):
+            await storage.open()
         try:
             yield
         finally:
-            await storage.close()
+            if owned_storage and isinstance(storage, PostgresStorage):
+                await storage.close()
+            if verifier is not None:
+                await verifier.stop()
 
     return Litestar(
         route_handlers=[
-            user_router(),
-            task_router("/api/{user_id:str}/tasks"),
-            task_router("/users/{user_id:str}/tasks", deprecated=True),
+            user_router(guards=guards),
+            task_router("/api/{user_id:str}/tasks", guards=guards),
+            task_router("/users/{user_id:str}/tasks", guards=guards, deprecated=True),
             health,
             openapi_document,
         ],
         dependencies={
             "tasks": Provide(lambda: task_service, use_cache=True, sync_to_thread=False),
             "users": Provide(lambda: user_service, use_cache=True, sync_to_thread=False),
+            "known_callers": Provide(lambda: known_callers, use_cache=True, sync_to_thread=False),
         },
-        lifespan=[storage_lifespan],
+        state=State({"auth": _auth_mode(settings)}),
+        middleware=middleware,
+        lifespan=[lifespan],
         exception_handlers=exception_handlers,
         before_request=require_json_body,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="todo",
-            version=version("todo"),
-            description="A multi-user task service. Every error answers with one body: "
-            '`{"error": {"code", "message", "details"}}`.',
-            # Served under /docs (Swagger UI at its root); /openapi.json is a route of our own.
-            path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
-        ),
+        cache_control=CacheControlHeader(no_store=True),
+        cors_config=_cors(settings),
+        openapi_config=_openapi(authenticated=verifier is not None),
     )
+
+
+def create_app_from_env() -> Litestar:
+    """The app configured from ``TODO_*`` environment variables: what ``todo serve`` runs in each worker."""
+    return create_app(settings=Settings.from_env())
 
 
 def storage_from_settings(settings: Settings) -> InMemoryStorage | PostgresStorage:
@@ -101,6 +133,92 @@ def storage_from_settings(settings: Settings) -> InMemoryStorage | PostgresStora
     return PostgresStorage(settings.database_url, pool)
 
 
-def create_app_from_env() -> Litestar:
-    """The app configured from ``TODO_*`` environment variables: what ``todo serve`` runs in each worker."""
-    return create_app(settings=Settings.from_env())
+def verifier_from_settings(settings: Settings) -> TokenVerifier | None:
+    """How bearer tokens are checked, or None when authentication is disabled. Raises SettingsError
+    when authentication is on but nothing to trust tokens by is configured."""
+    if settings.auth == "disabled":
+        return None
+    rules = ClaimRules(issuer=settings.jwt_issuer, audience=settings.jwt_audience, leeway=settings.jwt_leeway)
+    if settings.jwks_url is not None:
+        try:
+            return JwksVerifier(
+                settings.jwks_url, rules, algorithms=settings.jwt_algorithms, cooldown=settings.jwks_cooldown
+            )
+        except ValueError as error:
+            raise SettingsError(f"TODO_JWT_ALGORITHMS={','.join(settings.jwt_algorithms)}: {error}") from None
+    if settings.jwt_secret is not None:
+        try:
+            return SecretVerifier(settings.jwt_secret, rules)
+        except ValueError as error:
+            raise SettingsError(f"TODO_JWT_SECRET: {error}") from None
+    raise SettingsError(
+        "authentication is on but nothing to verify tokens with is configured. Set TODO_JWKS_URL to your "
+        "sign-in service's JWKS endpoint (e.g. https://app.example/api/auth/jwks), or TODO_JWT_SECRET "
+        "(or BETTER_AUTH_SECRET, at least 32 bytes) to verify HS256 tokens; or set TODO_AUTH=disabled to "
+        "run without authentication on your own machine."
+    )
+
+
+def _auth_mode(settings: Settings) -> str:
+    if settings.auth == "disabled":
+        return "disabled"
+    return "jwks" if settings.jwks_url is not None else "secret"
+
+
+def _rate_limit(settings: Settings) -> RateLimitItem | None:
+    if settings.rate_limit is None or settings.rate_limit.lower() in {"off", "none", "0"}:
+        return None
+    try:
+        return parse_rate(settings.rate_limit)
+    except ValueError:
+        raise SettingsError(
+            f"TODO_RATE_LIMIT={settings.rate_limit!r}: must read like 100/minute, 10/second or off"
+        ) from None
+
+
+_EXPOSED_HEADERS = ("ETag", "Location", "Link", "Retry-After", "X-Request-ID", "RateLimit-Limit",
+                    "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy")  # fmt: skip
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=[
+            "ETag",
+            "Location",
+            "Link",
+            "Retry-After",
+            "X-Request-ID",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "RateLimit-Policy",
+        ],
+        max_age=600,
+    )
+
+
+def _openapi(*, authenticated: bool) -> OpenAPIConfig:
+    bearer: dict[str, SecurityScheme | Reference] = {
+        "BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+    }
+    return OpenAPIConfig(
+        title="todo",
+        version=version("todo"),
+        description="A multi-user task service. Every error answers with one body: "
+        '`{"error": {"code", "message", "details"}}`.',
+        components=Components(security_schemes=bearer) if authenticated else Components(),
+        security=[{"BearerAuth": []}] if authenticated else None,
+        # Served under /docs (Swagger UI at its root); /openapi.json is a route of our own.
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        openapi_router=_public_docs_router(),
+    )
+
+
+def _public_docs_router() -> Router:
+    return Router("/docs", route_handlers=[], opt=PUBLIC, include_in_schema=False)

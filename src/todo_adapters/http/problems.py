@@ -111,7 +111,8 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response[ErrorBody]:
     body = ErrorBody(ErrorDetail(code=code, message=message, details=dict(details or {})))
-    return Response(body, status_code=status, headers=dict(headers or {}))
+    # Errors can carry user data (an email, a task id): no cache may keep them either.
+    return Response(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def _domain_error(_: Request[Any, Any, Any], error: TodoError) -> Response[ErrorBody]:
@@ -183,23 +184,27 @@ exception_handlers: ExceptionHandlersMap = {
 
 _DESCRIPTIONS: Final = {
     400: "Invalid input: `details` names each bad field and why.",
+    401: "No valid bearer token; `WWW-Authenticate` says why.",
+    403: "The token's user is not the user in the path.",
     404: "No such resource (another user's task answers the same as a missing one).",
     405: "The method is not allowed here; `Allow` lists those that are.",
     409: "The request conflicts with stored data.",
     412: "The task changed since the ETag given in `If-Match`.",
     413: "The request body is larger than the server accepts.",
     415: "The request body is not JSON.",
+    429: "Too many requests from this caller; retry after `Retry-After` seconds.",
     503: "Storage is unavailable; retry after `Retry-After` seconds.",
 }
 
 
 def error_responses(*statuses: int, **descriptions: str) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the given error statuses, all with the one error body."""
+    """OpenAPI entries for the given error statuses and those every protected route may answer
+    (401, 403, 429), all with the one error body."""
     return {
         status: ResponseSpec(
             data_container=ErrorBody,
             description=descriptions.get(f"s{status}", _DESCRIPTIONS.get(status, "Error")),
             generate_examples=False,
         )
-        for status in statuses
+        for status in sorted({*statuses, 401, 403, 429})
     }

@@ -50,10 +50,10 @@ class TaskView(msgspec.Struct, frozen=True):
 
 
 class UserView(msgspec.Struct, frozen=True):
-    """A user as the API shows it."""
+    """A user as the API shows it; ``email`` is null for a user created from a token without one."""
 
     id: str
-    email: str
+    email: str | None
     created_at: datetime
 
 

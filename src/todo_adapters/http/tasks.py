@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -11,6 +12,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
+from litestar.types import Guard
 from msgspec import UNSET
 
 from todo_adapters.http.bodies import BODY_OPTIONAL, BODY_REQUIRED
@@ -43,7 +45,7 @@ TaskId = Annotated[str, PathParameter(description="The task's id, a UUID.")]
 OwnerId = Annotated[str, PathParameter(description="The id of the user who owns the tasks.")]
 
 
-def task_router(path: str, *, deprecated: bool = False) -> Router:
+def task_router(path: str, *, guards: Sequence[Guard] = (), deprecated: bool = False) -> Router:
     """The task routes under ``path`` (which holds ``{user_id}``); ``deprecated`` marks an old path."""
     suffix = "Deprecated" if deprecated else ""
     common: dict[str, Any] = {"deprecated": deprecated}
@@ -239,6 +241,7 @@ def task_router(path: str, *, deprecated: bool = False) -> Router:
     return Router(
         path,
         route_handlers=[list_tasks, create_task, get_task, replace_task, update_task, complete_task, delete_task],
+        guards=list(guards),
         tags=["tasks"],
     )
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
-from litestar import Response, Router, delete, get, post
+from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_403_FORBIDDEN
+from litestar.types import Guard
 from msgspec import UNSET
 
+from todo_adapters.http.auth import KnownCallers, caller_of
 from todo_adapters.http.bodies import BODY_REQUIRED
-from todo_adapters.http.problems import error_responses
+from todo_adapters.http.problems import HTTPProblem, error_responses
 from todo_adapters.http.schemas import NewUser, UserView, user_view
 from todo_core import UserService, ValidationFailed
 
@@ -29,15 +32,25 @@ UserIdPath = Annotated[str, PathParameter(description="The user's id.")]
     "/",
     operation_id="registerUser",
     summary="Register a user",
+    description="With authentication on, a token may only register its own user: the id defaults to the "
+    "token's subject, and any other id is refused with 403.",
     status_code=HTTP_201_CREATED,
     response_headers=[ResponseHeader(name="Location", description="The new user's URL.", documentation_only=True)],
     responses=error_responses(400, 409, 413, 415, 503, s409="The email or the id is already registered."),
-    opt=BODY_REQUIRED,
+    # Registering is how a caller gives their record an email, so it is not created for them first.
+    opt={**BODY_REQUIRED, "provision": False},
 )
-async def register_user(users: NamedDependency[UserService], data: JSONBody[NewUser]) -> Response[UserView]:
-    if data.id in RESERVED_USER_IDS:
-        raise ValidationFailed({"id": f"{data.id!r} is reserved; choose another id"})
-    user = await users.register_user(data.email, user_id=None if data.id is UNSET else data.id)
+async def register_user(
+    request: Request[Any, Any, Any], users: NamedDependency[UserService], data: JSONBody[NewUser]
+) -> Response[UserView]:
+    user_id = None if data.id is UNSET else data.id
+    if (caller := caller_of(request)) is not None:
+        if user_id not in (None, caller.id):
+            raise HTTPProblem(HTTP_403_FORBIDDEN, "FORBIDDEN", "A token may only register its own user.")
+        user_id = caller.id
+    if user_id in RESERVED_USER_IDS:
+        raise ValidationFailed({"id": f"{user_id!r} is reserved; choose another id"})
+    user = await users.register_user(data.email, user_id=user_id)
     return Response(user_view(user), status_code=HTTP_201_CREATED, headers={"Location": f"/api/users/{user.id}"})
 
 
@@ -53,9 +66,15 @@ async def get_user(users: NamedDependency[UserService], user_id: UserIdPath) -> 
     status_code=HTTP_204_NO_CONTENT,
     responses=error_responses(400, 404, 503),
 )
-async def delete_user(users: NamedDependency[UserService], user_id: UserIdPath) -> None:
+async def delete_user(
+    users: NamedDependency[UserService], known_callers: NamedDependency[KnownCallers | None], user_id: UserIdPath
+) -> None:
     await users.delete_user(user_id)
+    if known_callers is not None:
+        known_callers.forget(user_id)
 
 
-def user_router() -> Router:
-    return Router("/api/users", route_handlers=[register_user, get_user, delete_user], tags=["users"])
+def user_router(*, guards: Sequence[Guard] = ()) -> Router:
+    return Router(
+        "/api/users", route_handlers=[register_user, get_user, delete_user], guards=list(guards), tags=["users"]
+    )

@@ -33,7 +33,7 @@ class PostgresUserRepository(UserRepository):
                 INSERT_USER, {"id": user.id, "email": user.email, "created_at": user.created_at}
             )
         except pg_errors.UniqueViolation as violation:
-            if violation.diag.constraint_name == "users_email_key":
+            if violation.diag.constraint_name == "users_email_key" and user.email is not None:
                 raise EmailTaken(user.email) from None
             raise UserIdTaken(user.id) from None
 
