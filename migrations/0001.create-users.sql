@@ -7,10 +7,11 @@ CREATE TABLE users (
     created_at timestamptz NOT NULL,
     CONSTRAINT users_pkey PRIMARY KEY (id),
     CONSTRAINT users_id_format CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
+    -- The domain's EMAIL_PATTERN: 1-64 "atext" characters and dots (not first or last), then
+    -- LDH labels ending in a letter-led top-level label; at most 254 characters in all.
     CONSTRAINT users_email_format CHECK (
         char_length(email) <= 254
-        AND char_length(split_part(email, '@', 1)) <= 64
-        AND email ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$'
+        AND email ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]([A-Za-z0-9!#$%&''*+/=?^_`{|}~.-]{0,62}[A-Za-z0-9!#$%&''*+/=?^_`{|}~-])?@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$'
     )
 );
 

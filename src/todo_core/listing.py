@@ -150,7 +150,7 @@ class TaskQuery:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             fields.reject("limit", f"must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
         fields.raise_if_any()
-        if cursor is None:
+        if not cursor:  # an empty cursor, like an absent one, starts at the first page
             return query
         after = fields.check("cursor", query._position_from, cursor)
         fields.raise_if_any()

@@ -1,8 +1,12 @@
 """The value rules of the domain: what a title, a description, an email and a user id may be.
 
 Each ``clean_*`` function takes raw input and returns the stored form or raises
-``InvalidValue`` with a reason a person can act on. ``collect`` gathers the reasons for
-several fields so that one ``ValidationFailed`` names every bad field at once.
+``InvalidValue`` with a reason a person can act on. ``FieldCollector`` gathers the reasons
+for several fields so that one ``ValidationFailed`` names every bad field at once.
+
+The ``*_PATTERN`` constants state the same rules as regular expressions that mean the same
+in Python and in JSON Schema (ECMA-262), so API documents can publish them exactly; a
+property test holds each pattern to its function.
 """
 
 from __future__ import annotations
@@ -16,9 +20,14 @@ from todo_core.errors import ValidationFailed
 
 __all__ = [
     "DESCRIPTION_MAX_LENGTH",
+    "DESCRIPTION_PATTERN",
     "EMAIL_MAX_LENGTH",
+    "EMAIL_PATTERN",
+    "SEARCH_PATTERN",
     "TITLE_MAX_LENGTH",
+    "TITLE_PATTERN",
     "USER_ID_MAX_LENGTH",
+    "USER_ID_PATTERN",
     "FieldCollector",
     "InvalidValue",
     "clean_description",
@@ -34,13 +43,26 @@ DESCRIPTION_MAX_LENGTH: Final = 10_000
 USER_ID_MAX_LENGTH: Final = 64
 EMAIL_MAX_LENGTH: Final = 254
 
-_USER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# The practical shape of an address: RFC 5322 "atext" local parts joined by dots, and a
-# domain of LDH labels (internationalised domains travel as punycode) with a dotted TLD.
-_EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# What str.strip() removes (str.isspace()), and the control characters (category Cc).
+_SPACE: Final = r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CONTROL: Final = r"\u0000-\u001f\u007f-\u009f"
+# 1 to 255 characters between optional surrounding whitespace, none of them a control.
+_TRIMMED_TEXT: Final = rf"[^{_SPACE}{_CONTROL}](?:[^{_CONTROL}]{{0,{TITLE_MAX_LENGTH - 2}}}[^{_SPACE}{_CONTROL}])?"
+TITLE_PATTERN: Final = rf"^[{_SPACE}]*{_TRIMMED_TEXT}[{_SPACE}]*$"
+SEARCH_PATTERN: Final = rf"^[{_SPACE}]*(?:{_TRIMMED_TEXT})?[{_SPACE}]*$"
+DESCRIPTION_PATTERN: Final = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+USER_ID_PATTERN: Final = r"^[A-Za-z0-9._-]{1,64}$"
+# The practical shape of an address: a local part of 1-64 RFC 5322 "atext" characters and
+# dots (not first or last), and a domain of LDH labels (internationalised domains travel
+# as punycode) ending in a letter-led top-level label. At most 254 characters in all.
+_ATEXT: Final = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+_ATEXT_OR_DOT: Final = "A-Za-z0-9!#$%&'*+/=?^_`{|}~.-"
+EMAIL_PATTERN: Final = (
+    rf"^[{_ATEXT}](?:[{_ATEXT_OR_DOT}]{{0,62}}[{_ATEXT}])?"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 )
+_USER_ID = re.compile(USER_ID_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
 _LINE_BREAKS_AND_TABS: Final = frozenset("\t\n\r")
 
 A = TypeVar("A")
@@ -73,14 +95,12 @@ def clean_description(raw: str | None) -> str | None:
 
 
 def clean_email(raw: str) -> str:
-    """Trim; a plausible address of at most 254 characters. Stored as given, compared case-insensitively."""
-    email = raw.strip()
-    if len(email) > EMAIL_MAX_LENGTH:
+    """A plausible address of at most 254 characters. Stored as given, compared case-insensitively."""
+    if len(raw) > EMAIL_MAX_LENGTH:
         raise InvalidValue(f"must be at most {EMAIL_MAX_LENGTH} characters")
-    local, _, _ = email.partition("@")
-    if not _EMAIL.fullmatch(email) or len(local) > 64:
-        raise InvalidValue("must be an email address such as ada@example.com")
-    return email
+    if not _EMAIL.fullmatch(raw):
+        raise InvalidValue("must be an email address such as ada@example.com, without surrounding spaces")
+    return raw
 
 
 def clean_user_id(raw: str) -> str:

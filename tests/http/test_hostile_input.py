@@ -222,7 +222,7 @@ EMAILS = {
     "an apostrophe": ("o'brien@example.com", "o'brien@example.com"),
     "sql in the local part": ("'OR'1'='1'--@example.com", "'OR'1'='1'--@example.com"),
     "percent and underscore": ("100%_sure@example.com", "100%_sure@example.com"),
-    "surrounding whitespace": (" \tgrace@example.com\r\n", "grace@example.com"),
+    "surrounding whitespace": (" \tgrace@example.com\r\n", None),
     "sql after the address": ("grace@example.com'; DROP TABLE users; --", None),
     "a nul byte": ("grace@example.com\x00", None),
     "a line break before the at": ("grace\n@example.com", None),
@@ -237,7 +237,7 @@ EMAILS = {
 
 
 @pytest.mark.parametrize(("email", "stored"), [pytest.param(*pair, id=name) for name, pair in EMAILS.items()])
-async def test_a_hostile_email_is_stored_trimmed_or_refused_by_name(
+async def test_a_hostile_email_is_stored_as_given_or_refused_by_name(
     api: Api, sentinel: dict[str, Any], email: str, stored: str | None
 ) -> None:
     response = await api.client.post("/api/users", json={"id": "grace", "email": email})

@@ -46,13 +46,13 @@ def test_a_description_allows_line_breaks_and_tabs_up_to_10000_characters() -> N
 
 @pytest.mark.parametrize("email", ["ada@example.com", "first.last+tag@sub.example.co.uk", "ADA@EXAMPLE.COM"])
 def test_plausible_emails_are_accepted(email: str) -> None:
-    assert clean_email(f" {email} ") == email
+    assert clean_email(email) == email
 
 
 @pytest.mark.parametrize(
     "email",
     ["", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "a da@example.com", "ada@exa_mple.com",
-     "ada.@example.com", f"{'a' * 65}@example.com", f"ada@{'a' * 250}.com"],
+     "ada.@example.com", f"{'a' * 65}@example.com", f"ada@{'a' * 250}.com", " ada@example.com", "ada@example.com\n"],
 )  # fmt: skip
 def test_implausible_emails_are_refused(email: str) -> None:
     with pytest.raises(InvalidValue):

@@ -5,20 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import version
+from typing import Any
 
 from limits import RateLimitItem
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, Reference, SecurityScheme
 from litestar.types import Guard, Middleware
 
-from todo_adapters.http.auth import PUBLIC, BearerAuthentication, KnownCallers, owner_only
+from todo_adapters.http.allow import AllowedMethods
+from todo_adapters.http.auth import BearerAuthentication, KnownCallers, owner_only
 from todo_adapters.http.bodies import require_json_body
+from todo_adapters.http.openapi import openapi_config, refine_openapi
 from todo_adapters.http.problems import exception_handlers
 from todo_adapters.http.system import health, openapi_document
 from todo_adapters.http.tasks import task_router
@@ -70,6 +69,14 @@ def create_app(
     if rate_limit is not None:
         middleware.append(PerCallerRateLimit(rate_limit))
 
+    allowed = AllowedMethods()
+
+    async def before_request(request: Request[Any, Any, Any]) -> Response[None] | None:
+        if (options := allowed.answer(request)) is not None:
+            return options
+        await require_json_body(request)
+        return None
+
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if verifier is None:
@@ -105,11 +112,12 @@ def create_app(
         middleware=middleware,
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
-        before_request=require_json_body,
+        before_request=before_request,
         request_max_body_size=settings.max_body_bytes,
         cache_control=CacheControlHeader(no_store=True),
         cors_config=_cors(settings),
-        openapi_config=_openapi(authenticated=verifier is not None),
+        openapi_config=openapi_config(authenticated=verifier is not None),
+        on_startup=[refine_openapi, allowed.learn],
     )
 
 
@@ -200,25 +208,3 @@ def _cors(settings: Settings) -> CORSConfig | None:
         ],
         max_age=600,
     )
-
-
-def _openapi(*, authenticated: bool) -> OpenAPIConfig:
-    bearer: dict[str, SecurityScheme | Reference] = {
-        "BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-    }
-    return OpenAPIConfig(
-        title="todo",
-        version=version("todo"),
-        description="A multi-user task service. Every error answers with one body: "
-        '`{"error": {"code", "message", "details"}}`.',
-        components=Components(security_schemes=bearer) if authenticated else Components(),
-        security=[{"BearerAuth": []}] if authenticated else None,
-        # Served under /docs (Swagger UI at its root); /openapi.json is a route of our own.
-        path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
-        openapi_router=_public_docs_router(),
-    )
-
-
-def _public_docs_router() -> Router:
-    return Router("/docs", route_handlers=[], opt=PUBLIC, include_in_schema=False)

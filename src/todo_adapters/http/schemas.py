@@ -15,6 +15,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from todo_core import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Task, User
+from todo_core.rules import DESCRIPTION_PATTERN, EMAIL_MAX_LENGTH, EMAIL_PATTERN, TITLE_PATTERN, USER_ID_PATTERN
 
 __all__ = [
     "CompletionChange",
@@ -28,11 +29,32 @@ __all__ = [
     "user_view",
 ]
 
+
+def _documented(description: str, **schema: object) -> Meta:
+    # The core checks these rules (naming every bad field at once); the schema only publishes them.
+    return Meta(description=description, extra_json_schema={"description": description, "extra": schema})
+
+
 Title = Annotated[
-    str, Meta(description=f"1-{TITLE_MAX_LENGTH} characters once surrounding whitespace is trimmed; one line.")
+    str,
+    _documented(
+        f"1-{TITLE_MAX_LENGTH} characters once surrounding whitespace is trimmed; no control characters.",
+        pattern=TITLE_PATTERN,
+    ),
 ]
-Description = Annotated[str | None, Meta(description=f"At most {DESCRIPTION_MAX_LENGTH:,} characters; null for none.")]
-UserId = Annotated[str, Meta(description="1-64 letters, digits, '-', '_' or '.'.", examples=["ada"])]
+Description = Annotated[
+    str,
+    _documented(
+        f"At most {DESCRIPTION_MAX_LENGTH:,} characters; tabs and line breaks but no other control characters.",
+        pattern=DESCRIPTION_PATTERN,
+        maxLength=DESCRIPTION_MAX_LENGTH,
+    ),
+]
+Email = Annotated[
+    str,
+    _documented("An email address, unique case-insensitively.", pattern=EMAIL_PATTERN, maxLength=EMAIL_MAX_LENGTH),
+]
+UserId = Annotated[str, _documented("1-64 letters, digits, '-', '_' or '.'.", pattern=USER_ID_PATTERN)]
 
 
 class TaskView(msgspec.Struct, frozen=True):
@@ -61,14 +83,14 @@ class NewTask(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A task to create."""
 
     title: Title
-    description: Description = None
+    description: Description | None = None
 
 
 class TaskReplacement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A whole new title and description; an absent description clears it. Completion changes only when given."""
 
     title: Title
-    description: Description = None
+    description: Description | None = None
     completed: bool | UnsetType = UNSET
 
 
@@ -76,7 +98,7 @@ class TaskPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The fields to change; the others stay. ``"description": null`` clears the description."""
 
     title: Title | UnsetType = UNSET
-    description: Description | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
     completed: bool | UnsetType = UNSET
 
 
@@ -89,7 +111,7 @@ class CompletionChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class NewUser(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A user to register; the id is generated when absent."""
 
-    email: Annotated[str, Meta(description="A valid address, unique case-insensitively.", examples=["ada@example.com"])]
+    email: Email
     id: UserId | UnsetType = UNSET
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from litestar.types import Guard
@@ -28,6 +29,7 @@ from todo_adapters.http.schemas import (
 )
 from todo_core import DEFAULT_PAGE_SIZE, KEEP, MAX_PAGE_SIZE, Task, TaskQuery, TaskService, ValidationFailed
 from todo_core.listing import SortField, StatusFilter
+from todo_core.rules import SEARCH_PATTERN, USER_ID_PATTERN
 
 __all__ = ["task_router"]
 
@@ -41,8 +43,10 @@ _IF_MATCH = HeaderParameter(
     description="Only write if the task is still at this ETag; otherwise 412 and nothing changes.",
 )
 IfMatch = Annotated[str | None, _IF_MATCH]
-TaskId = Annotated[str, PathParameter(description="The task's id, a UUID.")]
-OwnerId = Annotated[str, PathParameter(description="The id of the user who owns the tasks.")]
+TaskId = Annotated[str, PathParameter(description="The task's id, a UUID.", schema_extra={"format": "uuid"})]
+OwnerId = Annotated[
+    str, PathParameter(description="The id of the user who owns the tasks.", schema_extra={"pattern": USER_ID_PATTERN})
+]
 
 
 def task_router(path: str, *, guards: Sequence[Guard] = (), deprecated: bool = False) -> Router:
@@ -84,7 +88,11 @@ def task_router(path: str, *, guards: Sequence[Guard] = (), deprecated: bool = F
             ),
         ] = "-created",
         q: Annotated[
-            str | None, QueryParameter(description="Case-insensitive text to find in title or description.")
+            str | None,
+            QueryParameter(
+                description="Case-insensitive text to find in title or description; surrounding spaces are ignored.",
+                schema_extra={"pattern": SEARCH_PATTERN},
+            ),
         ] = None,
         limit: Annotated[
             int,
@@ -129,7 +137,10 @@ def task_router(path: str, *, guards: Sequence[Guard] = (), deprecated: bool = F
         summary="Get a task",
         description="Send `If-None-Match` with the ETag you hold to get 304 when nothing changed.",
         response_headers=[_ETAG],
-        responses={**error_responses(400, 404, 503)},
+        responses={
+            **error_responses(400, 404, 503),
+            HTTP_304_NOT_MODIFIED: ResponseSpec(data_container=None, description="`If-None-Match` holds the ETag."),
+        },
         **common,
     )
     async def get_task(

@@ -18,6 +18,7 @@ from todo_adapters.http.bodies import BODY_REQUIRED
 from todo_adapters.http.problems import HTTPProblem, error_responses
 from todo_adapters.http.schemas import NewUser, UserView, user_view
 from todo_core import UserService, ValidationFailed
+from todo_core.rules import USER_ID_PATTERN
 
 __all__ = ["RESERVED_USER_IDS", "user_router"]
 
@@ -25,7 +26,7 @@ __all__ = ["RESERVED_USER_IDS", "user_router"]
 # path, and clients remove "." and ".." segments from URLs before sending them (RFC 3986).
 RESERVED_USER_IDS = frozenset({"users", ".", ".."})
 
-UserIdPath = Annotated[str, PathParameter(description="The user's id.")]
+UserIdPath = Annotated[str, PathParameter(description="The user's id.", schema_extra={"pattern": USER_ID_PATTERN})]
 
 
 @post(
