@@ -158,7 +158,7 @@ def verifier_from_settings(settings: Settings) -> TokenVerifier | None:
         try:
             return SecretVerifier(settings.jwt_secret, rules)
         except ValueError as error:
-            raise SettingsError(f"TODO_JWT_SECRET: {error}") from None
+            raise SettingsError(f"TODO_JWT_SECRET (or BETTER_AUTH_SECRET): {error}") from None
     raise SettingsError(
         "authentication is on but nothing to verify tokens with is configured. Set TODO_JWKS_URL to your "
         "sign-in service's JWKS endpoint (e.g. https://app.example/api/auth/jwks), or TODO_JWT_SECRET "

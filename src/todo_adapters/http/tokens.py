@@ -16,8 +16,9 @@ from typing import Any, Final, Protocol
 
 import httpx
 import jwt
-from jwt.exceptions import PyJWKError, PyJWTError
+from jwt.exceptions import InvalidSubjectError, PyJWTError
 
+from todo_adapters.http.reserved import RESERVED_USER_IDS
 from todo_core.rules import InvalidValue, clean_email, clean_user_id
 
 __all__ = [
@@ -86,6 +87,8 @@ class ClaimRules:
             raise InvalidToken("The token was issued by an untrusted issuer.") from None
         except jwt.MissingRequiredClaimError as missing:
             raise InvalidToken(f"The token has no '{missing.claim}' claim.") from None
+        except InvalidSubjectError:
+            raise InvalidToken(_UNUSABLE_SUBJECT) from None
         except jwt.InvalidAlgorithmError:
             raise InvalidToken(
                 f"The token is not signed with an accepted algorithm ({', '.join(algorithms)})."
@@ -97,14 +100,17 @@ class ClaimRules:
         return _caller(claims)
 
 
+_UNUSABLE_SUBJECT: Final = "The token's 'sub' is not a usable user id (1-64 letters, digits, '-', '_', '.')."
+
+
 def _caller(claims: Mapping[str, Any]) -> Caller:
     subject = claims.get("sub")
     try:
         user_id = clean_user_id(subject) if isinstance(subject, str) else ""
     except InvalidValue:
         user_id = ""
-    if not user_id:
-        raise InvalidToken("The token's 'sub' is not a usable user id (1-64 letters, digits, '-', '_', '.').")
+    if not user_id or user_id in RESERVED_USER_IDS:
+        raise InvalidToken(_UNUSABLE_SUBJECT)
     email = claims.get("email")
     try:
         email = clean_email(email) if isinstance(email, str) else None
@@ -232,8 +238,11 @@ class JwksVerifier(TokenVerifier):
         try:
             response = await self._client.get(self._url)
             response.raise_for_status()
-            key_set = jwt.PyJWKSet.from_dict(response.json())
-        except (httpx.HTTPError, ValueError, PyJWKError) as error:
+            document = response.json()
+            if not isinstance(document, dict):
+                raise ValueError("the JWKS is not a JSON object")
+            key_set = jwt.PyJWKSet.from_dict(document)
+        except (httpx.HTTPError, ValueError, PyJWTError) as error:
             logger.warning(
                 "could not refresh the JWKS from %s (%s); keeping %d known keys", self._url, error, len(self._keys)
             )

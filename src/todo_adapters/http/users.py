@@ -16,15 +16,12 @@ from msgspec import UNSET
 from todo_adapters.http.auth import KnownCallers, caller_of
 from todo_adapters.http.bodies import BODY_REQUIRED
 from todo_adapters.http.problems import HTTPProblem, error_responses
+from todo_adapters.http.reserved import RESERVED_USER_IDS
 from todo_adapters.http.schemas import NewUser, UserView, user_view
 from todo_core import UserService, ValidationFailed
 from todo_core.rules import USER_ID_PATTERN
 
-__all__ = ["RESERVED_USER_IDS", "user_router"]
-
-# Ids no URL can reach are kept out of circulation: "/api/users/..." is this router's own
-# path, and clients remove "." and ".." segments from URLs before sending them (RFC 3986).
-RESERVED_USER_IDS = frozenset({"users", ".", ".."})
+__all__ = ["user_router"]
 
 UserIdPath = Annotated[str, PathParameter(description="The user's id.", schema_extra={"pattern": USER_ID_PATTERN})]
 
