@@ -97,7 +97,7 @@ class JwksServer:
 
     @contextmanager
     def serving(self) -> Iterator[JwksServer]:
-        thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         try:
             yield self
