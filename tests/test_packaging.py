@@ -23,11 +23,12 @@ def test_importing_the_core_loads_no_third_party_module() -> None:
 def test_the_public_api_is_pinned() -> None:
     assert sorted(todo_core.__all__) == sorted([
         "DEFAULT_PAGE_SIZE", "DESCRIPTION_MAX_LENGTH", "KEEP", "MAX_PAGE_SIZE", "TITLE_MAX_LENGTH", "TOGGLE",
-        "Clock", "Conflict", "EmailTaken", "IdFactory", "NotFound", "PagePosition", "PreconditionFailed",
+        "Clock", "Conflict", "EmailTaken", "IdFactory", "IdempotencyKeyReused", "IdempotencyRecord",
+        "IdempotencyRepository", "NotFound", "PagePosition", "PreconditionFailed", "Replayable", "RequestInProgress",
         "SortField", "StatusFilter", "Storage", "StorageUnavailable", "Task", "TaskChanges", "TaskNotFound",
         "TaskOrder", "TaskPage", "TaskQuery", "TaskRepository", "TaskService", "TodoError", "UUIDv7Factory",
         "UnitOfWork", "User", "UserIdTaken", "UserNotFound", "UserRepository", "UserService", "ValidationFailed",
-        "utc_now",
+        "WriteConflict", "utc_now",
     ])  # fmt: skip
     for name in todo_core.__all__:
         assert hasattr(todo_core, name), name

@@ -4,19 +4,23 @@ Drive it from any Python program by giving the services a ``Storage``; the in-me
 PostgreSQL ones live in ``todo_adapters``.
 """
 
-from todo_core.entities import KEEP, TOGGLE, Task, TaskChanges, User
+from todo_core.entities import KEEP, TOGGLE, IdempotencyRecord, Task, TaskChanges, User
 from todo_core.errors import (
     Conflict,
     EmailTaken,
+    IdempotencyKeyReused,
     NotFound,
     PreconditionFailed,
+    RequestInProgress,
     StorageUnavailable,
     TaskNotFound,
     TodoError,
     UserIdTaken,
     UserNotFound,
     ValidationFailed,
+    WriteConflict,
 )
+from todo_core.idempotency import Replayable
 from todo_core.ids import Clock, IdFactory, UUIDv7Factory, utc_now
 from todo_core.listing import (
     DEFAULT_PAGE_SIZE,
@@ -28,7 +32,7 @@ from todo_core.listing import (
     TaskPage,
     TaskQuery,
 )
-from todo_core.ports import Storage, TaskRepository, UnitOfWork, UserRepository
+from todo_core.ports import IdempotencyRepository, Storage, TaskRepository, UnitOfWork, UserRepository
 from todo_core.rules import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from todo_core.services import TaskService, UserService
 
@@ -43,9 +47,14 @@ __all__ = [
     "Conflict",
     "EmailTaken",
     "IdFactory",
+    "IdempotencyKeyReused",
+    "IdempotencyRecord",
+    "IdempotencyRepository",
     "NotFound",
     "PagePosition",
     "PreconditionFailed",
+    "Replayable",
+    "RequestInProgress",
     "SortField",
     "StatusFilter",
     "Storage",
@@ -67,5 +76,6 @@ __all__ = [
     "UserRepository",
     "UserService",
     "ValidationFailed",
+    "WriteConflict",
     "utc_now",
 ]

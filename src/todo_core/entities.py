@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Final, Literal
 from uuid import UUID
 
-__all__ = ["KEEP", "TOGGLE", "Keep", "Task", "TaskChanges", "Toggle", "User"]
+__all__ = ["KEEP", "TOGGLE", "IdempotencyRecord", "Keep", "Task", "TaskChanges", "Toggle", "User"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +103,17 @@ class TaskChanges:
     title: str | None = None
     description: str | Literal[Keep.KEEP] | None = KEEP
     completed: bool | Literal[Toggle.TOGGLE] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What the first request under an idempotency key created, kept until ``expires_at``."""
+
+    scope: str
+    """Whose key it is: the requesting user's id, or "" for an anonymous caller."""
+    key: str
+    fingerprint: str
+    """A digest of what was asked: a repeat must ask the same."""
+    outcome: Task | User
+    created_at: datetime
+    expires_at: datetime

@@ -7,7 +7,10 @@
     ├── ValidationFailed           VALIDATION_ERROR
     ├── Conflict
     │   ├── EmailTaken             EMAIL_TAKEN
-    │   └── UserIdTaken            USER_ID_TAKEN
+    │   ├── UserIdTaken            USER_ID_TAKEN
+    │   ├── WriteConflict          WRITE_CONFLICT
+    │   └── RequestInProgress      REQUEST_IN_PROGRESS
+    ├── IdempotencyKeyReused       IDEMPOTENCY_KEY_REUSED
     ├── PreconditionFailed         PRECONDITION_FAILED
     └── StorageUnavailable         SERVICE_UNAVAILABLE
 
@@ -25,14 +28,17 @@ from typing import ClassVar
 __all__ = [
     "Conflict",
     "EmailTaken",
+    "IdempotencyKeyReused",
     "NotFound",
     "PreconditionFailed",
+    "RequestInProgress",
     "StorageUnavailable",
     "TaskNotFound",
     "TodoError",
     "UserIdTaken",
     "UserNotFound",
     "ValidationFailed",
+    "WriteConflict",
 ]
 
 
@@ -109,6 +115,41 @@ class UserIdTaken(Conflict):
     def __init__(self, user_id: str) -> None:
         super().__init__(f"A user with id {user_id!r} already exists.", details={"user_id": user_id})
         self.user_id = user_id
+
+
+class WriteConflict(Conflict):
+    """A concurrent write got in the way (a deadlock or serialization failure) and one retry did not help."""
+
+    code = "WRITE_CONFLICT"
+
+    def __init__(self) -> None:
+        super().__init__("Another write to the same data got in the way; retry the request.")
+
+
+class RequestInProgress(Conflict):
+    """An earlier request with the same idempotency key has not finished yet."""
+
+    code = "REQUEST_IN_PROGRESS"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is still in progress; retry after it finishes.",
+            details={"idempotency_key": key},
+        )
+        self.key = key
+
+
+class IdempotencyKeyReused(TodoError):
+    """The idempotency key was first used for a different request."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            "This Idempotency-Key was used for a different request; use a new key for a new request.",
+            details={"idempotency_key": key},
+        )
+        self.key = key
 
 
 class PreconditionFailed(TodoError):

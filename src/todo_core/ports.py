@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from todo_core.entities import Task, TaskChanges, User
+from todo_core.entities import IdempotencyRecord, Task, TaskChanges, User
 from todo_core.listing import TaskQuery
 
-__all__ = ["Storage", "TaskRepository", "UnitOfWork", "UserRepository"]
+__all__ = ["IdempotencyRepository", "Storage", "TaskRepository", "UnitOfWork", "UserRepository"]
 
 
 class UserRepository(Protocol):
@@ -70,6 +70,26 @@ class TaskRepository(Protocol):
         ...
 
 
+class IdempotencyRepository(Protocol):
+    """What requests made under idempotency keys created, by (scope, key)."""
+
+    async def lock(self, scope: str, key: str) -> bool:
+        """Inside an atomic block, hold the key until the block ends; False when another block holds it."""
+        ...
+
+    async def find(self, scope: str, key: str, *, now: datetime) -> IdempotencyRecord | None:
+        """The key's record, unless there is none or it expired before ``now``."""
+        ...
+
+    async def save(self, record: IdempotencyRecord) -> None:
+        """Store the record, replacing an expired one with the same key."""
+        ...
+
+    async def purge(self, *, now: datetime) -> int:
+        """Delete the records that expired before ``now``; returns how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """Repositories that share one connection to storage for the length of a use case.
 
@@ -82,6 +102,9 @@ class UnitOfWork(Protocol):
 
     @property
     def tasks(self) -> TaskRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
 
     def atomic(self) -> AbstractAsyncContextManager[None]:
         """A block whose writes are all kept or all undone."""

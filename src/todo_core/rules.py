@@ -23,6 +23,7 @@ __all__ = [
     "DESCRIPTION_PATTERN",
     "EMAIL_MAX_LENGTH",
     "EMAIL_PATTERN",
+    "IDEMPOTENCY_KEY_PATTERN",
     "SEARCH_PATTERN",
     "TITLE_MAX_LENGTH",
     "TITLE_PATTERN",
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidValue",
     "clean_description",
     "clean_email",
+    "clean_idempotency_key",
     "clean_title",
     "clean_user_id",
     "email_key",
@@ -61,7 +63,10 @@ EMAIL_PATTERN: Final = (
     rf"^[{_ATEXT}](?:[{_ATEXT_OR_DOT}]{{0,62}}[{_ATEXT}])?"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 )
+# What fits in an HTTP header unchanged: 1-255 printable ASCII characters.
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[\u0020-\u007e]{1,255}$"
 _USER_ID = re.compile(USER_ID_PATTERN)
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 _LINE_BREAKS_AND_TABS: Final = frozenset("\t\n\r")
 
@@ -107,6 +112,13 @@ def clean_user_id(raw: str) -> str:
     """1-64 letters, digits, '-', '_' or '.': UUIDs and auth-provider ids both fit."""
     if not _USER_ID.fullmatch(raw):
         raise InvalidValue("must be 1-64 characters of letters, digits, '-', '_' or '.'")
+    return raw
+
+
+def clean_idempotency_key(raw: str) -> str:
+    """1-255 printable ASCII characters, compared exactly."""
+    if not _IDEMPOTENCY_KEY.fullmatch(raw):
+        raise InvalidValue("must be 1-255 printable ASCII characters, such as a UUID")
     return raw
 
 
