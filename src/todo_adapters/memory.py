@@ -19,6 +19,7 @@ from uuid import UUID
 
 from todo_core import (
     EmailTaken,
+    IdempotencyRecord,
     PreconditionFailed,
     Task,
     TaskChanges,
@@ -32,9 +33,16 @@ from todo_core import (
     UserRepository,
 )
 from todo_core.listing import ordering_key, sort_value
+from todo_core.ports import IdempotencyRepository
 from todo_core.rules import email_key
 
-__all__ = ["InMemoryStorage", "InMemoryTaskRepository", "InMemoryUnitOfWork", "InMemoryUserRepository"]
+__all__ = [
+    "InMemoryIdempotencyRepository",
+    "InMemoryStorage",
+    "InMemoryTaskRepository",
+    "InMemoryUnitOfWork",
+    "InMemoryUserRepository",
+]
 
 _ABSENT: Any = object()
 
@@ -44,6 +52,7 @@ class _Tables:
     users: dict[str, User] = field(default_factory=dict)
     user_id_by_email: dict[str, str] = field(default_factory=dict)
     tasks: dict[str, dict[UUID, Task]] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -181,16 +190,42 @@ class InMemoryTaskRepository(_Repository, TaskRepository):
         return owned, task
 
 
+class InMemoryIdempotencyRepository(_Repository, IdempotencyRepository):
+    """Idempotency records in memory."""
+
+    async def lock(self, scope: str, key: str) -> bool:
+        # An atomic block holds the one lock of the tables: no other block can hold the key.
+        return True
+
+    async def find(self, scope: str, key: str, *, now: datetime) -> IdempotencyRecord | None:
+        async with self._exclusive():
+            record = self._tables.idempotency.get((scope, key))
+        return record if record is not None and record.expires_at > now else None
+
+    async def save(self, record: IdempotencyRecord) -> None:
+        async with self._exclusive():
+            self._writer.put(self._tables.idempotency, (record.scope, record.key), record)
+
+    async def purge(self, *, now: datetime) -> int:
+        async with self._exclusive():
+            table = self._tables.idempotency
+            expired = [key for key, record in table.items() if record.expires_at <= now]
+            for key in expired:
+                self._writer.delete(table, key)
+            return len(expired)
+
+
 class InMemoryUnitOfWork(UnitOfWork):
     """One use case's view of the in-memory tables."""
 
-    __slots__ = ("_tables", "_tasks", "_users", "_writer")
+    __slots__ = ("_idempotency", "_tables", "_tasks", "_users", "_writer")
 
     def __init__(self, tables: _Tables) -> None:
         self._tables = tables
         self._writer = _Writer()
         self._users = InMemoryUserRepository(tables, self._writer)
         self._tasks = InMemoryTaskRepository(tables, self._writer)
+        self._idempotency = InMemoryIdempotencyRepository(tables, self._writer)
 
     @property
     def users(self) -> InMemoryUserRepository:
@@ -199,6 +234,10 @@ class InMemoryUnitOfWork(UnitOfWork):
     @property
     def tasks(self) -> InMemoryTaskRepository:
         return self._tasks
+
+    @property
+    def idempotency(self) -> InMemoryIdempotencyRepository:
+        return self._idempotency
 
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[None]:

@@ -1,7 +1,7 @@
 """PostgreSQL storage over psycopg 3, and the schema's migrations."""
 
-from todo_adapters.postgres.migrations import MigrationStatus, Migrator, migrations_directory
-from todo_adapters.postgres.storage import PoolSettings, PostgresStorage, PostgresUnitOfWork
+from todo_adapters.postgres.migrations import MigrationStatus, Migrator, migration_ids, migrations_directory
+from todo_adapters.postgres.storage import PoolSettings, PostgresStorage, PostgresUnitOfWork, Readiness
 
 __all__ = [
     "MigrationStatus",
@@ -9,5 +9,7 @@ __all__ = [
     "PoolSettings",
     "PostgresStorage",
     "PostgresUnitOfWork",
+    "Readiness",
+    "migration_ids",
     "migrations_directory",
 ]

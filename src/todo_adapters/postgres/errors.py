@@ -9,7 +9,7 @@ from typing import Final
 import psycopg
 from psycopg import errors as pg_errors
 
-from todo_core import StorageUnavailable, ValidationFailed
+from todo_core import StorageUnavailable, ValidationFailed, WriteConflict
 
 __all__ = ["field_of_check", "storage_errors"]
 
@@ -34,7 +34,10 @@ def storage_errors() -> Iterator[None]:
         yield
     except pg_errors.CheckViolation as violation:
         raise field_of_check(violation) from violation
-    except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+    except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected) as conflict:
+        # Before OperationalError, which they are too: the use case retries these once.
+        raise WriteConflict() from conflict
+    except (psycopg.OperationalError, psycopg.InterfaceError, TimeoutError) as error:
         # Connection refused or lost, pool exhausted or timed out, server shutting down,
         # statement timeout: nothing a client did wrong, and worth retrying shortly.
         raise StorageUnavailable() from error

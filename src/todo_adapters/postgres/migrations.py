@@ -13,7 +13,7 @@ from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import MigrationList
 
-__all__ = ["MigrationStatus", "Migrator", "migrations_directory"]
+__all__ = ["MigrationStatus", "Migrator", "migration_ids", "migrations_directory"]
 
 
 def migrations_directory() -> Path:
@@ -24,6 +24,12 @@ def migrations_directory() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[3] / "migrations"
+
+
+def migration_ids(directory: Path | None = None) -> list[str]:
+    """The ids of the migrations this version of the service expects, oldest first."""
+    scripts = (directory or migrations_directory()).glob("*.sql")
+    return sorted(path.stem for path in scripts if not path.name.endswith(".rollback.sql"))
 
 
 @dataclass(frozen=True, slots=True)

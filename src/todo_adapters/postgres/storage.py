@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, LiteralString
 
+import psycopg
 from psycopg import AsyncConnection
+from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
 from todo_adapters.postgres.errors import storage_errors
+from todo_adapters.postgres.idempotency import PostgresIdempotencyRepository
+from todo_adapters.postgres.migrations import migration_ids
 from todo_adapters.postgres.tasks import PostgresTaskRepository
 from todo_adapters.postgres.users import PostgresUserRepository
 from todo_core import Storage, UnitOfWork
 
-__all__ = ["PoolSettings", "PostgresStorage", "PostgresUnitOfWork"]
+__all__ = ["PoolSettings", "PostgresStorage", "PostgresUnitOfWork", "Readiness"]
+
+READINESS: Final[LiteralString] = """
+    SELECT current_setting('fsync'), current_setting('synchronous_commit'),
+           (SELECT array_agg(migration_id) FROM _yoyo_migration)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +42,40 @@ class PoolSettings:
     """Executions before a statement is prepared server-side; None behind PgBouncer in transaction mode."""
     check_connections: bool = True
     """Check each connection as it leaves the pool, so a dead one is replaced rather than used."""
+    statement_timeout: float | None = 5.0
+    """Seconds PostgreSQL lets one statement run; None leaves the server's setting."""
+    connect_timeout: int = 5
+    """Seconds to wait for a new connection to be established."""
+
+    @property
+    def deadline(self) -> float:
+        """How long one unit of work may take in all: waiting for a connection, then its statements.
+
+        Enforced on this side too, so a database that stops answering (a cut network, a
+        hung server) cannot hold a request for longer.
+        """
+        return self.timeout + (self.statement_timeout or 30.0) + 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Whether storage can serve, and if not, why."""
+
+    ready: bool
+    reasons: tuple[str, ...] = ()
 
 
 class PostgresUnitOfWork(UnitOfWork):
     """Repositories sharing one autocommit connection: each statement commits on its own
     unless it runs inside ``atomic()``."""
 
-    __slots__ = ("_connection", "_tasks", "_users")
+    __slots__ = ("_connection", "_idempotency", "_tasks", "_users")
 
     def __init__(self, connection: AsyncConnection[Any]) -> None:
         self._connection = connection
         self._users = PostgresUserRepository(connection)
         self._tasks = PostgresTaskRepository(connection)
+        self._idempotency = PostgresIdempotencyRepository(connection)
 
     @property
     def users(self) -> PostgresUserRepository:
@@ -52,6 +84,10 @@ class PostgresUnitOfWork(UnitOfWork):
     @property
     def tasks(self) -> PostgresTaskRepository:
         return self._tasks
+
+    @property
+    def idempotency(self) -> PostgresIdempotencyRepository:
+        return self._idempotency
 
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[None]:
@@ -63,8 +99,14 @@ class PostgresStorage(Storage):
     """Users and tasks in PostgreSQL. ``open()`` before use and ``close()`` after; the HTTP app
     does both in its lifespan."""
 
-    def __init__(self, url: str, pool: PoolSettings | None = None) -> None:
+    def __init__(self, url: str, pool: PoolSettings | None = None, *, development: bool = False) -> None:
         settings = pool or PoolSettings()
+        self._settings = settings
+        self._development = development
+        self._expected_migrations = migration_ids()
+        options = "-c TimeZone=UTC"  # timestamps come back in UTC whatever the server's own zone
+        if settings.statement_timeout is not None:
+            options += f" -c statement_timeout={int(settings.statement_timeout * 1000)}"
         self._pool = AsyncConnectionPool(
             url,
             open=False,
@@ -78,8 +120,13 @@ class PostgresStorage(Storage):
                 "autocommit": True,
                 "prepare_threshold": settings.prepare_threshold,
                 "application_name": "todo",
-                # Timestamps come back in UTC whatever the server's own time zone is.
-                "options": "-c TimeZone=UTC",
+                "options": options,
+                "connect_timeout": settings.connect_timeout,
+                # Notice a peer that vanished without closing (a cut network) within ~25 s.
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
             },
         )
 
@@ -94,5 +141,29 @@ class PostgresStorage(Storage):
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[PostgresUnitOfWork]:
         with storage_errors():
-            async with self._pool.connection() as connection:
+            async with asyncio.timeout(self._settings.deadline), self._pool.connection() as connection:
                 yield PostgresUnitOfWork(connection)
+
+    async def readiness(self) -> Readiness:
+        """Ready when a connection answers, every migration is applied, and the server keeps
+        acknowledged writes (fsync and synchronous_commit on), unless in development."""
+        try:
+            async with asyncio.timeout(2.0), self._pool.connection(timeout=2.0) as connection:
+                cursor = await connection.execute(READINESS)
+                row = await cursor.fetchone()
+        except pg_errors.UndefinedTable:
+            return Readiness(False, ("the schema is not migrated: run 'todo migrate'",))
+        except (psycopg.Error, TimeoutError) as error:
+            return Readiness(False, (f"the database cannot be reached ({type(error).__name__})",))
+        assert row is not None
+        fsync, synchronous_commit, applied = row
+        reasons = []
+        pending = [m for m in self._expected_migrations if m not in set(applied or ())]
+        if pending:
+            reasons.append(f"pending migrations: {', '.join(pending)} (run 'todo migrate')")
+        if not self._development:
+            if fsync == "off":
+                reasons.append("the server runs with fsync=off: an acknowledged write can be lost")
+            if synchronous_commit == "off":
+                reasons.append("the server runs with synchronous_commit=off: an acknowledged write can be lost")
+        return Readiness(not reasons, tuple(reasons))
