@@ -26,7 +26,7 @@ install: $(VENV)/.synced ## Create .venv with the locked dependencies
 
 run: install ## Serve the API on http://127.0.0.1:8000 for local use (no authentication unless TODO_AUTH=jwt)
 	@[ -n "$$TODO_AUTH" ] || echo "make run: authentication is disabled for local use; set TODO_AUTH=jwt with TODO_JWT_SECRET or TODO_JWKS_URL to turn it on."
-	TODO_AUTH=$${TODO_AUTH:-disabled} $(VENV)/bin/todo serve --migrate
+	TODO_AUTH=$${TODO_AUTH:-disabled} TODO_ENVIRONMENT=$${TODO_ENVIRONMENT:-development} $(VENV)/bin/todo serve --migrate
 
 migrate: install ## Apply pending migrations to the database at TODO_DATABASE_URL
 	@test -n "$$TODO_DATABASE_URL" || { echo "Set TODO_DATABASE_URL, e.g. postgresql://postgres@127.0.0.1:5432/todo"; exit 2; }

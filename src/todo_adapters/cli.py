@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import asyncio
+import math
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 import psycopg
 import uvicorn
 
 from todo_adapters.http import create_app
-from todo_adapters.postgres import Migrator
+from todo_adapters.http.app import storage_from_settings
+from todo_adapters.http.observability import configure_logging
+from todo_adapters.postgres import Migrator, PostgresStorage
 from todo_adapters.settings import Settings, SettingsError
+from todo_core import TaskService, TodoError
 
 __all__ = ["main"]
 
@@ -55,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--count", type=_positive, default=1, help="migrations to roll back (default 1)")
     migrate.add_argument("--all", action="store_true", help="roll back every migration")
     migrate.set_defaults(command=_migrate)
+
+    purge = commands.add_parser(
+        "purge-idempotency-keys",
+        help="forget idempotency keys past their retention",
+        description="Delete idempotency keys older than TODO_IDEMPOTENCY_RETENTION_HOURS (a running server also "
+        "does this every hour).",
+    )
+    purge.set_defaults(command=_purge_idempotency_keys)
     return parser
 
 
@@ -63,7 +76,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     port = settings.port if args.port is None else args.port
     workers = args.workers or settings.workers
     log_level = args.log_level or settings.log_level
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")
+    configure_logging(level=log_level, json_lines=settings.log_format == "json")
     if settings.database_url is None and workers > 1:
         return _fail(
             "the in-memory store lives inside one process, so it cannot be shared by "
@@ -86,6 +99,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         http="httptools",
         server_header=False,
         date_header=True,
+        log_config=None,  # configure_logging owns the handlers, in this process and in each worker
+        access_log=False,  # the app logs each request itself, without query strings
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
     )
     return 0
 
@@ -141,6 +157,28 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
+
+
+def _purge_idempotency_keys(_: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url is None:
+        return _fail("set TODO_DATABASE_URL: the in-memory store lives in a server process and purges itself")
+    storage = storage_from_settings(settings)
+    retention = timedelta(hours=settings.idempotency_retention_hours)
+
+    async def purge() -> int:
+        assert isinstance(storage, PostgresStorage)
+        await storage.open(wait=True)
+        try:
+            return await TaskService(storage, key_retention=retention).purge_idempotency_keys()
+        finally:
+            await storage.close()
+
+    try:
+        purged = asyncio.run(purge())
+    except TodoError as error:
+        return _fail(error.message)
+    print(f"purged {purged} expired idempotency key(s)")
+    return 0
 
 
 def _fail(message: str) -> int:

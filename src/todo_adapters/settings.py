@@ -28,6 +28,9 @@ class Settings:
     port: int = 8000
     workers: int = 1
     log_level: str = "info"
+    log_format: str = "text"
+    environment: str = "production"
+    shutdown_grace: float = 10.0
     max_body_bytes: int = 64 * 1024
     database_url: str | None = None
     db_pool_min: int = 1
@@ -36,6 +39,8 @@ class Settings:
     db_pool_max_waiting: int = 64
     db_prepare_threshold: int | None = 5
     db_check_connections: bool = True
+    db_statement_timeout: float | None = 5.0
+    idempotency_retention_hours: float = 24.0
     auth: str = "jwt"
     jwks_url: str | None = None
     jwt_secret: str | None = field(default=None, repr=False)
@@ -56,6 +61,9 @@ class Settings:
             port=read.integer("TODO_PORT", cls.port, minimum=0, maximum=65535),
             workers=read.integer("TODO_WORKERS", cls.workers, minimum=1),
             log_level=read.choice("TODO_LOG_LEVEL", cls.log_level, ("critical", "error", "warning", "info", "debug")),
+            log_format=read.choice("TODO_LOG_FORMAT", cls.log_format, ("text", "json")),
+            environment=read.choice("TODO_ENVIRONMENT", cls.environment, ("production", "development")),
+            shutdown_grace=read.number("TODO_SHUTDOWN_GRACE", cls.shutdown_grace, minimum=1.0),
             max_body_bytes=read.integer("TODO_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024),
             database_url=read.optional_text("TODO_DATABASE_URL"),
             db_pool_min=read.integer("TODO_DB_POOL_MIN", cls.db_pool_min, minimum=0),
@@ -64,6 +72,10 @@ class Settings:
             db_pool_max_waiting=read.integer("TODO_DB_POOL_MAX_WAITING", cls.db_pool_max_waiting, minimum=0),
             db_prepare_threshold=read.optional_integer("TODO_DB_PREPARE_THRESHOLD", cls.db_prepare_threshold),
             db_check_connections=read.flag("TODO_DB_CHECK_CONNECTIONS", cls.db_check_connections),
+            db_statement_timeout=read.optional_number("TODO_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout),
+            idempotency_retention_hours=read.number(
+                "TODO_IDEMPOTENCY_RETENTION_HOURS", cls.idempotency_retention_hours, minimum=24.0
+            ),
             auth=read.choice("TODO_AUTH", cls.auth, ("jwt", "disabled")),
             jwks_url=read.optional_text("TODO_JWKS_URL"),
             jwt_secret=read.optional_text("TODO_JWT_SECRET") or read.optional_text("BETTER_AUTH_SECRET"),
@@ -136,6 +148,10 @@ class _Reader:
 
         return self._parse(name, default, parse)
 
+    def optional_number(self, name: str, default: float | None) -> float | None:
+        """A number of seconds, or ``none`` to leave it unset."""
+        return self._parse(name, default, lambda raw: None if raw.lower() == "none" else _seconds(raw))
+
     def flag(self, name: str, default: bool) -> bool:
         def parse(raw: str) -> bool:
             lowered = raw.lower()
@@ -164,6 +180,14 @@ def _whole_number(raw: str) -> int:
         return int(raw)
     except ValueError:
         raise ValueError("must be a whole number") from None
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number of seconds, or none") from None
+    return _bounded(value, 0.001)
 
 
 def _bounded(value: N, minimum: N, maximum: N | None = None) -> N:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from limits import RateLimitItem
@@ -17,9 +20,11 @@ from litestar.types import Guard, Middleware
 from todo_adapters.http.allow import AllowedMethods
 from todo_adapters.http.auth import BearerAuthentication, KnownCallers, owner_only
 from todo_adapters.http.bodies import require_json_body
+from todo_adapters.http.observability import RequestContext, configure_logging
 from todo_adapters.http.openapi import openapi_config, refine_openapi
 from todo_adapters.http.problems import exception_handlers
-from todo_adapters.http.system import health, openapi_document
+from todo_adapters.http.readiness import ReadinessProbe
+from todo_adapters.http.system import health, openapi_document, ready
 from todo_adapters.http.tasks import task_router
 from todo_adapters.http.throttling import PerCallerRateLimit, parse_rate
 from todo_adapters.http.tokens import ClaimRules, JwksVerifier, SecretVerifier, TokenVerifier
@@ -27,7 +32,7 @@ from todo_adapters.http.users import user_router
 from todo_adapters.memory import InMemoryStorage
 from todo_adapters.postgres import PoolSettings, PostgresStorage
 from todo_adapters.settings import Settings, SettingsError
-from todo_core import Clock, IdFactory, Storage, TaskService, UserService, utc_now
+from todo_core import Clock, IdFactory, Storage, TaskService, TodoError, UserService, utc_now
 
 __all__ = ["create_app", "create_app_from_env", "storage_from_settings", "verifier_from_settings"]
 
@@ -57,8 +62,10 @@ def create_app(
     rate_limit = _rate_limit(settings)
     owned_storage = storage is None
     storage = storage or storage_from_settings(settings)
-    task_service = TaskService(storage, clock=clock, new_id=new_id)
-    user_service = UserService(storage, clock=clock, new_id=new_id)
+    retention = timedelta(hours=settings.idempotency_retention_hours)
+    task_service = TaskService(storage, clock=clock, new_id=new_id, key_retention=retention)
+    user_service = UserService(storage, clock=clock, new_id=new_id, key_retention=retention)
+    readiness = ReadinessProbe(storage)
     known_callers = None if verifier is None else KnownCallers(user_service)
 
     middleware: list[Middleware] = []
@@ -87,26 +94,32 @@ def create_app(
             await verifier.start()
         if owned_storage and isinstance(storage, PostgresStorage):
             await storage.open()
+        purging = asyncio.create_task(_purge_expired_keys(task_service))
         try:
             yield
         finally:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
             if owned_storage and isinstance(storage, PostgresStorage):
                 await storage.close()
             if verifier is not None:
                 await verifier.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             user_router(guards=guards),
             task_router("/api/{user_id:str}/tasks", guards=guards),
             task_router("/users/{user_id:str}/tasks", guards=guards, deprecated=True),
             health,
+            ready,
             openapi_document,
         ],
         dependencies={
             "tasks": Provide(lambda: task_service, use_cache=True, sync_to_thread=False),
             "users": Provide(lambda: user_service, use_cache=True, sync_to_thread=False),
             "known_callers": Provide(lambda: known_callers, use_cache=True, sync_to_thread=False),
+            "readiness": Provide(lambda: readiness, use_cache=True, sync_to_thread=False),
         },
         state=State({"auth": _auth_mode(settings)}),
         middleware=middleware,
@@ -118,12 +131,31 @@ def create_app(
         cors_config=_cors(settings),
         openapi_config=openapi_config(authenticated=verifier is not None),
         on_startup=[refine_openapi, allowed.learn],
+        logging_config=None,  # logging belongs to the process (configure_logging), not to one app
     )
+    # Outermost, so routing errors (404, 405) get a request id and an access log line too.
+    app.asgi_handler = RequestContext(app.asgi_handler)
+    return app
 
 
 def create_app_from_env() -> Litestar:
     """The app configured from ``TODO_*`` environment variables: what ``todo serve`` runs in each worker."""
-    return create_app(settings=Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(level=settings.log_level, json_lines=settings.log_format == "json")
+    return create_app(settings=settings)
+
+
+async def _purge_expired_keys(tasks: TaskService, every: float = 3600.0) -> None:
+    """Forget expired idempotency keys every ``every`` seconds; a failure waits for the next round."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if purged := await tasks.purge_idempotency_keys():
+                logger.info("purged %d expired idempotency keys", purged)
+        except TodoError as error:
+            logger.warning("could not purge expired idempotency keys: %s", error.message)
+        except Exception:  # housekeeping must not take the server down; the next round tries again
+            logger.exception("purging expired idempotency keys failed")
 
 
 def storage_from_settings(settings: Settings) -> InMemoryStorage | PostgresStorage:
@@ -137,8 +169,9 @@ def storage_from_settings(settings: Settings) -> InMemoryStorage | PostgresStora
         max_waiting=settings.db_pool_max_waiting,
         prepare_threshold=settings.db_prepare_threshold,
         check_connections=settings.db_check_connections,
+        statement_timeout=settings.db_statement_timeout,
     )
-    return PostgresStorage(settings.database_url, pool)
+    return PostgresStorage(settings.database_url, pool, development=settings.environment == "development")
 
 
 def verifier_from_settings(settings: Settings) -> TokenVerifier | None:

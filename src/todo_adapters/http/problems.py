@@ -26,6 +26,7 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_412_PRECONDITION_FAILED,
+    HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -33,11 +34,14 @@ from litestar.types import ExceptionHandlersMap
 
 from todo_core import (
     Conflict,
+    IdempotencyKeyReused,
     NotFound,
     PreconditionFailed,
+    RequestInProgress,
     StorageUnavailable,
     TodoError,
     ValidationFailed,
+    WriteConflict,
 )
 
 __all__ = ["ErrorBody", "ErrorDetail", "HTTPProblem", "error_responses", "exception_handlers"]
@@ -82,6 +86,7 @@ _STATUS_OF_DOMAIN_ERROR: Final[dict[type[TodoError], int]] = {
     ValidationFailed: HTTP_400_BAD_REQUEST,
     Conflict: HTTP_409_CONFLICT,
     PreconditionFailed: HTTP_412_PRECONDITION_FAILED,
+    IdempotencyKeyReused: HTTP_422_UNPROCESSABLE_ENTITY,
     StorageUnavailable: HTTP_503_SERVICE_UNAVAILABLE,
 }
 
@@ -123,6 +128,8 @@ def _domain_error(_: Request[Any, Any, Any], error: TodoError) -> Response[Error
     headers = {}
     if isinstance(error, StorageUnavailable):
         headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, (RequestInProgress, WriteConflict)):
+        headers["Retry-After"] = "1"
     return error_response(status, error.code, error.message, error.details, headers)
 
 
@@ -188,10 +195,11 @@ _DESCRIPTIONS: Final = {
     403: "The token's user is not the user in the path.",
     404: "No such resource (another user's task answers the same as a missing one).",
     405: "The method is not allowed here; `Allow` lists those that are.",
-    409: "The request conflicts with stored data.",
+    409: "The request conflicts with stored data, or with a concurrent request; see `code`.",
     412: "The task changed since the ETag given in `If-Match`.",
     413: "The request body is larger than the server accepts.",
     415: "The request body is not JSON.",
+    422: "The Idempotency-Key was first used with a different request.",
     429: "Too many requests from this caller; retry after `Retry-After` seconds.",
     503: "Storage is unavailable; retry after `Retry-After` seconds.",
 }

@@ -17,6 +17,7 @@ from litestar.types import Guard
 from msgspec import UNSET
 
 from todo_adapters.http.bodies import BODY_OPTIONAL, BODY_REQUIRED
+from todo_adapters.http.idempotency import IDEMPOTENT_CREATE, REPLAYED, IdempotencyKey, replayed
 from todo_adapters.http.preconditions import etag, if_match_versions, none_match
 from todo_adapters.http.problems import error_responses
 from todo_adapters.http.schemas import (
@@ -115,21 +116,27 @@ def task_router(path: str, *, guards: Sequence[Guard] = (), deprecated: bool = F
         "/",
         operation_id=f"createTask{suffix}",
         summary="Create a task",
+        description=IDEMPOTENT_CREATE,
         status_code=HTTP_201_CREATED,
         response_headers=[
             ResponseHeader(name="Location", description="The new task's URL.", documentation_only=True),
             _ETAG,
+            REPLAYED,
         ],
-        responses=error_responses(400, 404, 413, 415, 503),
+        responses=error_responses(400, 404, 409, 413, 415, 422, 503),
         opt=BODY_REQUIRED,
         **common,
     )
     async def create_task(
-        tasks: NamedDependency[TaskService], user_id: OwnerId, data: JSONBody[NewTask]
+        tasks: NamedDependency[TaskService],
+        user_id: OwnerId,
+        data: JSONBody[NewTask],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[TaskView]:
-        task = await tasks.create_task(user_id, data.title, data.description)
+        created = await tasks.create_task_once(user_id, data.title, data.description, idempotency_key=idempotency_key)
+        task = created.value
         headers = {"Location": f"/api/{task.user_id}/tasks/{task.id}", "ETag": etag(task.version)}
-        return Response(task_view(task), status_code=HTTP_201_CREATED, headers=headers)
+        return Response(task_view(task), status_code=HTTP_201_CREATED, headers=replayed(created, headers))
 
     @get(
         "/{task_id:str}",

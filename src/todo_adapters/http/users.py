@@ -15,6 +15,7 @@ from msgspec import UNSET
 
 from todo_adapters.http.auth import KnownCallers, caller_of
 from todo_adapters.http.bodies import BODY_REQUIRED
+from todo_adapters.http.idempotency import IDEMPOTENT_CREATE, REPLAYED, IdempotencyKey, replayed
 from todo_adapters.http.problems import HTTPProblem, error_responses
 from todo_adapters.http.reserved import RESERVED_USER_IDS
 from todo_adapters.http.schemas import NewUser, UserView, user_view
@@ -31,25 +32,37 @@ UserIdPath = Annotated[str, PathParameter(description="The user's id.", schema_e
     operation_id="registerUser",
     summary="Register a user",
     description="With authentication on, a token may only register its own user: the id defaults to the "
-    "token's subject, and any other id is refused with 403.",
+    "token's subject, and any other id is refused with 403.\n\n" + IDEMPOTENT_CREATE,
     status_code=HTTP_201_CREATED,
-    response_headers=[ResponseHeader(name="Location", description="The new user's URL.", documentation_only=True)],
-    responses=error_responses(400, 409, 413, 415, 503, s409="The email or the id is already registered."),
+    response_headers=[
+        ResponseHeader(name="Location", description="The new user's URL.", documentation_only=True),
+        REPLAYED,
+    ],
+    responses=error_responses(
+        400, 409, 413, 415, 422, 503, s409="The email or the id is already registered, or the same key is in use."
+    ),
     # Registering is how a caller gives their record an email, so it is not created for them first.
     opt={**BODY_REQUIRED, "provision": False},
 )
 async def register_user(
-    request: Request[Any, Any, Any], users: NamedDependency[UserService], data: JSONBody[NewUser]
+    request: Request[Any, Any, Any],
+    users: NamedDependency[UserService],
+    data: JSONBody[NewUser],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[UserView]:
     user_id = None if data.id is UNSET else data.id
-    if (caller := caller_of(request)) is not None:
+    caller = caller_of(request)
+    if caller is not None:
         if user_id not in (None, caller.id):
             raise HTTPProblem(HTTP_403_FORBIDDEN, "FORBIDDEN", "A token may only register its own user.")
         user_id = caller.id
     if user_id in RESERVED_USER_IDS:
         raise ValidationFailed({"id": f"{user_id!r} is reserved; choose another id"})
-    user = await users.register_user(data.email, user_id=user_id)
-    return Response(user_view(user), status_code=HTTP_201_CREATED, headers={"Location": f"/api/users/{user.id}"})
+    registered = await users.register_user_once(
+        data.email, user_id=user_id, idempotency_key=idempotency_key, key_scope=caller.id if caller else ""
+    )
+    headers = replayed(registered, {"Location": f"/api/users/{registered.value.id}"})
+    return Response(user_view(registered.value), status_code=HTTP_201_CREATED, headers=headers)
 
 
 @get("/{user_id:str}", operation_id="getUser", summary="Get a user", responses=error_responses(400, 404, 503))
