@@ -70,11 +70,12 @@ def create_app(
 
     middleware: list[Middleware] = []
     guards: list[Guard] = []
+    limit = None if rate_limit is None else PerCallerRateLimit(rate_limit)
     if verifier is not None and known_callers is not None:
-        middleware.append(BearerAuthentication(verifier, known_callers))
+        middleware.append(BearerAuthentication(verifier, known_callers, limit))
         guards.append(owner_only)
-    if rate_limit is not None:
-        middleware.append(PerCallerRateLimit(rate_limit))
+    if limit is not None:
+        middleware.append(limit)
 
     allowed = AllowedMethods()
 

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from todo_adapters.http.problems import HTTPProblem
+from todo_adapters.http.throttling import PerCallerRateLimit
 from todo_adapters.http.tokens import Caller, InvalidToken, TokenVerifier
 from todo_core import UserService
 
@@ -65,20 +66,29 @@ class BearerAuthentication(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
     exclude_opt_key = "public"
 
-    def __init__(self, verifier: TokenVerifier, known: KnownCallers) -> None:
+    def __init__(self, verifier: TokenVerifier, known: KnownCallers, limit: PerCallerRateLimit | None = None) -> None:
         self._verifier = verifier
         self._known = known
+        self._limit = limit
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        token = _bearer_token(scope)
         try:
-            caller = await self._verifier.verify(token)
+            caller = await self._verifier.verify(_bearer_token(scope))
         except InvalidToken as invalid:
+            await self._refused(scope)
             raise _unauthenticated(str(invalid), error="invalid_token") from None
+        except HTTPProblem:
+            await self._refused(scope)
+            raise
         if scope["route_handler"].opt.get("provision", True):
             await self._known.ensure(caller)
         scope["user"] = caller
         await next_app(scope, receive, send)
+
+    async def _refused(self, scope: Scope) -> None:
+        # Refused requests have no caller to limit, so their address pays: guessing is limited too.
+        if self._limit is not None:
+            await self._limit.admit_refused(scope)
 
 
 def _bearer_token(scope: Scope) -> str:

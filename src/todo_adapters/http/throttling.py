@@ -44,7 +44,24 @@ class PerCallerRateLimit(ASGIMiddleware):
         self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        key = _caller_key(scope)
+        headers = await self.admit(_caller_key(scope))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableScopeHeaders.from_message(message)
+                for name, value in headers.items():
+                    response_headers[name] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
+
+    async def admit_refused(self, scope: Scope) -> None:
+        """Count a request refused before it had a caller (no or a bad token) against its address,
+        so guessing tokens is limited too. Raises the 429 once the address is over the limit."""
+        await self.admit(_address_key(scope))
+
+    async def admit(self, key: str) -> dict[str, str]:
+        """Count one request for ``key``: the RateLimit headers, or the 429 when over the limit."""
         allowed = await self._limiter.hit(self._rate, key)
         window = await self._limiter.get_window_stats(self._rate, key)
         reset = max(0, math.ceil(window.reset_time - time.time()))
@@ -68,20 +85,14 @@ class PerCallerRateLimit(ASGIMiddleware):
                 f"retry in {reset} s.",
                 headers={**headers, "Retry-After": str(max(reset, 1))},
             )
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableScopeHeaders.from_message(message)
-                for name, value in headers.items():
-                    response_headers[name] = value
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
+        return headers
 
 
 def _caller_key(scope: Scope) -> str:
     user = scope.get("user")
-    if isinstance(user, Caller):
-        return f"user:{user.id}"
+    return f"user:{user.id}" if isinstance(user, Caller) else _address_key(scope)
+
+
+def _address_key(scope: Scope) -> str:
     client = scope.get("client")
     return f"address:{client[0] if client else 'unknown'}"
