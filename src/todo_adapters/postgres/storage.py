@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import select
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final, LiteralString
+from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg import AsyncConnection
@@ -42,6 +45,8 @@ class PoolSettings:
     """Executions before a statement is prepared server-side; None behind PgBouncer in transaction mode."""
     check_connections: bool = True
     """Check each connection as it leaves the pool, so a dead one is replaced rather than used."""
+    check_after_idle: float = 5.0
+    """Seconds of idleness after which that check asks the server (a round trip); see ``LivenessCheck``."""
     statement_timeout: float | None = 5.0
     """Seconds PostgreSQL lets one statement run; None leaves the server's setting."""
     connect_timeout: int = 5
@@ -63,6 +68,36 @@ class Readiness:
 
     ready: bool
     reasons: tuple[str, ...] = ()
+
+
+class LivenessCheck:
+    """Whether a pooled connection still works, at the cost of a round trip only when needed.
+
+    A connection whose server went away (backend terminated, server restarted) has the
+    server's goodbye or end-of-file waiting on its socket: seen for free. One that sat idle
+    for ``idle`` seconds or more may have been dropped silently by the network, so it is
+    asked to answer an empty query as well.
+    """
+
+    def __init__(self, idle: float) -> None:
+        self._idle = idle
+        self._last_used: WeakKeyDictionary[AsyncConnection[Any], float] = WeakKeyDictionary()
+
+    async def works(self, connection: AsyncConnection[Any]) -> bool:
+        if connection.closed:
+            return False
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+        if readable:  # an idle connection receives nothing unless the server is closing it
+            return False
+        if time.monotonic() - self._last_used.get(connection, 0.0) >= self._idle:
+            try:
+                await AsyncConnectionPool.check_connection(connection)
+            except psycopg.Error:
+                return False
+        return True
+
+    def used(self, connection: AsyncConnection[Any]) -> None:
+        self._last_used[connection] = time.monotonic()
 
 
 class PostgresUnitOfWork(UnitOfWork):
@@ -104,6 +139,7 @@ class PostgresStorage(Storage):
         self._settings = settings
         self._development = development
         self._expected_migrations = migration_ids()
+        self._liveness = LivenessCheck(settings.check_after_idle) if settings.check_connections else None
         options = "-c TimeZone=UTC"  # timestamps come back in UTC whatever the server's own zone
         if settings.statement_timeout is not None:
             options += f" -c statement_timeout={int(settings.statement_timeout * 1000)}"
@@ -115,7 +151,6 @@ class PostgresStorage(Storage):
             max_size=settings.max_size,
             timeout=settings.timeout,
             max_waiting=settings.max_waiting,
-            check=AsyncConnectionPool.check_connection if settings.check_connections else None,
             kwargs={
                 "autocommit": True,
                 "prepare_threshold": settings.prepare_threshold,
@@ -141,8 +176,27 @@ class PostgresStorage(Storage):
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[PostgresUnitOfWork]:
         with storage_errors():
-            async with asyncio.timeout(self._settings.deadline), self._pool.connection() as connection:
+            async with asyncio.timeout(self._settings.deadline), self._working_connection() as connection:
                 yield PostgresUnitOfWork(connection)
+
+    @asynccontextmanager
+    async def _working_connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        # The pool's own check backs off a second or more after each dead connection, so a
+        # pool of connections killed at once would hold the next request for seconds: dead
+        # ones are closed and handed back here instead (the pool replaces them) and the
+        # next one is tried at once. The unit of work's deadline bounds the loop.
+        while True:
+            connection = await self._pool.getconn()
+            if self._liveness is None or await self._liveness.works(connection):
+                break
+            await connection.close()
+            await self._pool.putconn(connection)
+        try:
+            yield connection
+        finally:
+            await self._pool.putconn(connection)
+        if self._liveness is not None:
+            self._liveness.used(connection)
 
     async def readiness(self) -> Readiness:
         """Ready when a connection answers, every migration is applied, and the server keeps
