@@ -12,6 +12,7 @@ from datetime import timedelta
 import psycopg
 import uvicorn
 
+from todo_adapters.bench import add_bench_commands
 from todo_adapters.http import create_app
 from todo_adapters.http.app import storage_from_settings
 from todo_adapters.http.observability import configure_logging
@@ -64,10 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     purge = commands.add_parser(
         "purge-idempotency-keys",
         help="forget idempotency keys past their retention",
-        description="Delete idempotency keys older than TODO_IDEMPOTENCY_RETENTION_HOURS (a running server also "
-        "does this every hour).",
+        description="Delete the idempotency keys whose retention has passed (a running server also does this "
+        "every hour).",
     )
     purge.set_defaults(command=_purge_idempotency_keys)
+    add_bench_commands(commands)
     return parser
 
 
@@ -167,7 +169,7 @@ def _purge_idempotency_keys(_: argparse.Namespace, settings: Settings) -> int:
 
     async def purge() -> int:
         assert isinstance(storage, PostgresStorage)
-        await storage.open(wait=True)
+        await storage.open(wait=True, wait_seconds=settings.db_pool_timeout)
         try:
             return await TaskService(storage, key_retention=retention).purge_idempotency_keys()
         finally:
@@ -177,6 +179,8 @@ def _purge_idempotency_keys(_: argparse.Namespace, settings: Settings) -> int:
         purged = asyncio.run(purge())
     except TodoError as error:
         return _fail(error.message)
+    except psycopg.Error as error:
+        return _fail(f"cannot reach the database: {_first_line(error)}")
     print(f"purged {purged} expired idempotency key(s)")
     return 0
 

@@ -204,7 +204,9 @@ class InMemoryIdempotencyRepository(_Repository, IdempotencyRepository):
 
     async def save(self, record: IdempotencyRecord) -> None:
         async with self._exclusive():
-            self._writer.put(self._tables.idempotency, (record.scope, record.key), record)
+            live = self._tables.idempotency.get((record.scope, record.key))
+            if live is None or live.expires_at <= record.created_at:
+                self._writer.put(self._tables.idempotency, (record.scope, record.key), record)
 
     async def purge(self, *, now: datetime) -> int:
         async with self._exclusive():

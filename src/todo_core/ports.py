@@ -82,7 +82,7 @@ class IdempotencyRepository(Protocol):
         ...
 
     async def save(self, record: IdempotencyRecord) -> None:
-        """Store the record, replacing an expired one with the same key."""
+        """Store the record, replacing an expired one with the same key; a live one is kept."""
         ...
 
     async def purge(self, *, now: datetime) -> int:

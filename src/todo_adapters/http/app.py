@@ -235,6 +235,7 @@ def _cors(settings: Settings) -> CORSConfig | None:
             "Link",
             "Retry-After",
             "X-Request-ID",
+            "Idempotent-Replayed",
             "RateLimit-Limit",
             "RateLimit-Remaining",
             "RateLimit-Reset",

@@ -14,7 +14,8 @@ __all__ = ["IDEMPOTENT_CREATE", "REPLAYED", "IdempotencyKey", "replayed"]
 
 IDEMPOTENT_CREATE: Final = (
     "Send an `Idempotency-Key` (1-255 printable ASCII characters, e.g. a UUID) to make the request safe to "
-    "retry: a repeat with the same key and body within 24 hours answers the first response again, with "
+    "retry: a repeat with the same key and body within the retention (24 hours by default) answers the first "
+    "response again, with "
     "`Idempotent-Replayed: true`, and creates nothing. The same key with another body answers 422 "
     "`IDEMPOTENCY_KEY_REUSED`; a repeat while the first is still running answers 409 `REQUEST_IN_PROGRESS`."
 )

@@ -34,6 +34,8 @@ def storage_errors() -> Iterator[None]:
         yield
     except pg_errors.CheckViolation as violation:
         raise field_of_check(violation) from violation
+    except pg_errors.UndefinedTable as missing:
+        raise StorageUnavailable("The database schema is not migrated yet; run 'todo migrate'.") from missing
     except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected) as conflict:
         # Before OperationalError, which they are too: the use case retries these once.
         raise WriteConflict() from conflict

@@ -165,10 +165,11 @@ class PostgresStorage(Storage):
             },
         )
 
-    async def open(self, *, wait: bool = False) -> None:
+    async def open(self, *, wait: bool = False, wait_seconds: float = 30.0) -> None:
         """Start the pool. Without ``wait`` it connects in the background, so the service can
-        start while the database is still coming up; with it, up to 30 s for ``min_size`` connections."""
-        await self._pool.open(wait=wait, timeout=30.0)
+        start while the database is still coming up; with it, up to ``wait_seconds`` for
+        ``min_size`` connections (psycopg_pool.PoolTimeout after that)."""
+        await self._pool.open(wait=wait, timeout=wait_seconds)
 
     async def close(self) -> None:
         await self._pool.close()
