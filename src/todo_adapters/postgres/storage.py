@@ -51,15 +51,16 @@ class PoolSettings:
     """Seconds PostgreSQL lets one statement run; None leaves the server's setting."""
     connect_timeout: int = 5
     """Seconds to wait for a new connection to be established."""
+    reconnect_timeout: float = 5.0
+    """Seconds the pool keeps retrying a failed connection before it gives the attempt up; the
+    next request starts a fresh one. Kept short: psycopg_pool doubles the wait between tries
+    without a ceiling, which after a long outage would delay recovery by as long again."""
 
     @property
-    def deadline(self) -> float:
-        """How long one unit of work may take in all: waiting for a connection, then its statements.
-
-        Enforced on this side too, so a database that stops answering (a cut network, a
-        hung server) cannot hold a request for longer.
-        """
-        return self.timeout + (self.statement_timeout or 30.0) + 1.0
+    def statement_budget(self) -> float:
+        """How long a unit of work's statements may take, enforced on this side too, so a database
+        that stops answering (a cut network, a hung server) cannot hold a request for longer."""
+        return (self.statement_timeout or 30.0) + 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,7 @@ class PostgresStorage(Storage):
             max_size=settings.max_size,
             timeout=settings.timeout,
             max_waiting=settings.max_waiting,
+            reconnect_timeout=settings.reconnect_timeout,
             kwargs={
                 "autocommit": True,
                 "prepare_threshold": settings.prepare_threshold,
@@ -177,17 +179,22 @@ class PostgresStorage(Storage):
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[PostgresUnitOfWork]:
         with storage_errors():
-            async with asyncio.timeout(self._settings.deadline), self._working_connection() as connection:
+            async with (
+                self._working_connection(self._settings.timeout) as connection,
+                asyncio.timeout(self._settings.statement_budget),
+            ):
                 yield PostgresUnitOfWork(connection)
 
     @asynccontextmanager
-    async def _working_connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+    async def _working_connection(self, wait: float) -> AsyncIterator[AsyncConnection[Any]]:
         # The pool's own check backs off a second or more after each dead connection, so a
         # pool of connections killed at once would hold the next request for seconds: dead
         # ones are closed and handed back here instead (the pool replaces them) and the
-        # next one is tried at once. The unit of work's deadline bounds the loop.
+        # next one is tried at once. The pool's own timeout bounds the wait, never a
+        # cancellation: cancelling psycopg_pool while it waits can upset its bookkeeping.
+        give_up_at = time.monotonic() + wait
         while True:
-            connection = await self._pool.getconn()
+            connection = await self._pool.getconn(timeout=max(give_up_at - time.monotonic(), 0.001))
             if self._liveness is None or await self._liveness.works(connection):
                 break
             await connection.close()
@@ -203,7 +210,7 @@ class PostgresStorage(Storage):
         """Ready when a connection answers, every migration is applied, and the server keeps
         acknowledged writes (fsync and synchronous_commit on), unless in development."""
         try:
-            async with asyncio.timeout(2.0), self._pool.connection(timeout=2.0) as connection:
+            async with self._working_connection(2.0) as connection, asyncio.timeout(2.0):
                 cursor = await connection.execute(READINESS)
                 row = await cursor.fetchone()
         except pg_errors.UndefinedTable:
