@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -90,6 +91,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(error))
     if settings.database_url is not None and not _schema_ready(Migrator(settings.database_url), apply=args.migrate):
         return 2
+    # uvicorn drains in-flight requests on SIGTERM, then raises the signal again so the process
+    # ends "killed by SIGTERM"; a drained shutdown is a clean one, so that last raise exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         "todo_adapters.http.app:create_app_from_env",
         factory=True,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import select
+import socket
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Final, LiteralString
 from weakref import WeakKeyDictionary
@@ -58,9 +61,14 @@ class PoolSettings:
 
     @property
     def statement_budget(self) -> float:
-        """How long a unit of work's statements may take, enforced on this side too, so a database
-        that stops answering (a cut network, a hung server) cannot hold a request for longer."""
+        """How long a unit of work's statements may take, enforced on this side too (see ``_severed_after``),
+        so a database that stops answering (a cut network, a hung server) cannot hold a request longer."""
         return (self.statement_timeout or 30.0) + 1.0
+
+    @property
+    def deadline(self) -> float:
+        """The longest a unit of work can take in all: the wait for a connection, then its statements."""
+        return self.timeout + self.statement_budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +187,9 @@ class PostgresStorage(Storage):
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[PostgresUnitOfWork]:
         with storage_errors():
-            async with (
-                self._working_connection(self._settings.timeout) as connection,
-                asyncio.timeout(self._settings.statement_budget),
-            ):
-                yield PostgresUnitOfWork(connection)
+            async with self._working_connection(self._settings.timeout) as connection:
+                with _severed_after(connection, self._settings.statement_budget):
+                    yield PostgresUnitOfWork(connection)
 
     @asynccontextmanager
     async def _working_connection(self, wait: float) -> AsyncIterator[AsyncConnection[Any]]:
@@ -195,8 +201,11 @@ class PostgresStorage(Storage):
         give_up_at = time.monotonic() + wait
         while True:
             connection = await self._pool.getconn(timeout=max(give_up_at - time.monotonic(), 0.001))
-            if self._liveness is None or await self._liveness.works(connection):
+            if self._liveness is None:
                 break
+            with _severed_after(connection, max(give_up_at - time.monotonic(), 0.5)):
+                if await self._liveness.works(connection):
+                    break
             await connection.close()
             await self._pool.putconn(connection)
         try:
@@ -210,12 +219,13 @@ class PostgresStorage(Storage):
         """Ready when a connection answers, every migration is applied, and the server keeps
         acknowledged writes (fsync and synchronous_commit on), unless in development."""
         try:
-            async with self._working_connection(2.0) as connection, asyncio.timeout(2.0):
-                cursor = await connection.execute(READINESS)
-                row = await cursor.fetchone()
+            async with self._working_connection(2.0) as connection:
+                with _severed_after(connection, 2.0):
+                    cursor = await connection.execute(READINESS)
+                    row = await cursor.fetchone()
         except pg_errors.UndefinedTable:
             return Readiness(False, ("the schema is not migrated: run 'todo migrate'",))
-        except (psycopg.Error, TimeoutError) as error:
+        except psycopg.Error as error:
             return Readiness(False, (f"the database cannot be reached ({type(error).__name__})",))
         assert row is not None
         fsync, synchronous_commit, applied = row
@@ -229,3 +239,23 @@ class PostgresStorage(Storage):
             if synchronous_commit == "off":
                 reasons.append("the server runs with synchronous_commit=off: an acknowledged write can be lost")
         return Readiness(not reasons, tuple(reasons))
+
+
+@contextmanager
+def _severed_after(connection: AsyncConnection[Any], seconds: float) -> Iterator[None]:
+    """Cut the connection's socket if the block is still waiting on it after ``seconds``.
+
+    The waiting statement then fails at once as a lost connection (the pool replaces it).
+    Cancelling the statement instead would make psycopg spend up to ten more seconds
+    asking a server that does not answer to cancel it.
+    """
+    timer = asyncio.get_running_loop().call_later(seconds, _sever, connection)
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _sever(connection: AsyncConnection[Any]) -> None:
+    with contextlib.suppress(OSError), socket.socket(fileno=os.dup(connection.fileno())) as severed:
+        severed.shutdown(socket.SHUT_RDWR)
