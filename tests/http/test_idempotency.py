@@ -283,8 +283,9 @@ async def authenticated(storage: Storage, clock: TickingClock, new_id: Sequentia
         yield test_client
 
 
-ADA = bearer(mint_with_secret(claims("ada")))
-BOB = bearer(mint_with_secret(claims("bob")))
+# Minted when the module loads: valid for longer than the whole suite runs.
+ADA = bearer(mint_with_secret(claims("ada", lifetime=3 * 3600)))
+BOB = bearer(mint_with_secret(claims("bob", lifetime=3 * 3600)))
 
 
 @pytest.mark.parametrize(

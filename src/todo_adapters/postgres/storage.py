@@ -28,6 +28,8 @@ from todo_core import Storage, UnitOfWork
 
 __all__ = ["PoolSettings", "PostgresStorage", "PostgresUnitOfWork", "Readiness"]
 
+_READINESS_BUDGET: Final = 2.0
+"""Seconds a readiness probe may take in all, so that an orchestrator's probe never times out first."""
 READINESS: Final[LiteralString] = """
     SELECT current_setting('fsync'), current_setting('synchronous_commit'),
            (SELECT array_agg(migration_id) FROM _yoyo_migration)
@@ -218,9 +220,10 @@ class PostgresStorage(Storage):
     async def readiness(self) -> Readiness:
         """Ready when a connection answers, every migration is applied, and the server keeps
         acknowledged writes (fsync and synchronous_commit on), unless in development."""
+        answer_by = time.monotonic() + _READINESS_BUDGET
         try:
-            async with self._working_connection(2.0) as connection:
-                with _severed_after(connection, 2.0):
+            async with self._working_connection(_READINESS_BUDGET) as connection:
+                with _severed_after(connection, max(answer_by - time.monotonic(), 0.1)):
                     cursor = await connection.execute(READINESS)
                     row = await cursor.fetchone()
         except pg_errors.UndefinedTable:
