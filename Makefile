@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run migrate test lint format lock clean
+.PHONY: help install run migrate test lint format lock clean bench bench-scale chaos
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,14 +36,34 @@ test: install ## Run the whole test suite
 	$(VENV)/bin/pytest
 
 lint: install ## ruff, mypy --strict, import contracts
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 format: install ## Apply ruff's fixes and formatting
-	$(VENV)/bin/ruff check --fix src tests
-	$(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench
+
+# Load tests against scratch databases on a local PostgreSQL (created when missing): `make bench`,
+# or `make bench PEER=../shared/baseline` to measure a peer implementation beside ours. BENCH_ARGS
+# passes options to bench/run.py (see `.venv/bin/python bench/run.py --help`).
+BENCH_SERVER ?= postgresql://postgres@127.0.0.1:5432
+BENCH_RUN = $(PY) bench/run.py --server $(BENCH_SERVER) $(if $(PEER),--peer $(PEER))
+
+bench: install ## Load-test ours (and PEER=dir) at 10k users / 1M tasks; results in bench/results/
+	@command -v wrk > /dev/null || { echo "make bench needs wrk: apt-get install -y wrk (Debian, Ubuntu) or brew install wrk (macOS)"; exit 2; }
+	$(BENCH_RUN) $(BENCH_ARGS)
+
+bench-scale: install ## Get and list at 100k, 1M and 10M tasks (seeding 10M takes minutes once)
+	@command -v wrk > /dev/null || { echo "make bench-scale needs wrk: apt-get install -y wrk (Debian, Ubuntu) or brew install wrk (macOS)"; exit 2; }
+	$(BENCH_RUN) --scale $(BENCH_ARGS)
+
+# A Jepsen-style set test of "acknowledged writes survive": SIGKILLs a throwaway PostgreSQL (on a
+# spare port) under concurrent writers for about five minutes; not part of `make test`. CHAOS_ARGS
+# passes options to chaos/run.py (see `.venv/bin/python chaos/run.py --help`); results in chaos/results/.
+chaos: install ## Crash PostgreSQL under concurrent writers; check every acknowledged write survives
+	$(PY) chaos/run.py $(CHAOS_ARGS)
 
 lock: | $(UV) ## Re-resolve uv.lock after changing dependencies
 	$(UV) lock

@@ -113,7 +113,15 @@ def _explain(connection: psycopg.Connection[Any], name: str, statement: str, par
         finally:
             connection.execute("DEALLOCATE hot")
     plan = [row[0] for row in rows]
-    scans = sorted({m.group(0) for line in plan for m in re.finditer(r"(Index Only Scan|Index Scan|Seq Scan|Bitmap \w+ Scan)( Backward)? (using|on) \w+", line)})
+    scans = sorted(
+        {
+            m.group(0)
+            for line in plan
+            for m in re.finditer(
+                r"(Index Only Scan|Index Scan|Seq Scan|Bitmap \w+ Scan)( Backward)? (using|on) \w+", line
+            )
+        }
+    )
     timing = next((line for line in plan if line.startswith("Execution Time")), "")
     print(f"== {name}: {'; '.join(scans) or 'no scan'} | {timing}")
     for line in plan:
@@ -156,7 +164,7 @@ def _heaviest_owner(connection: psycopg.Connection[Any]) -> tuple[str, UUID, int
 
 
 def _ensure_database(url: str) -> None:
-    database = url.rsplit("/", 1)[1].split("?")[0]
+    database = url.rsplit("/", 1)[1].split("?", maxsplit=1)[0]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:

@@ -1,0 +1,310 @@
+"""Results as Markdown tables and a chart; numbers are reported, never judged here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+Run = dict[str, Any]
+DASH = "—"
+
+
+def find(runs: Iterable[Run], **match: Any) -> Run | None:
+    return next((run for run in runs if all(run.get(key) == value for key, value in match.items())), None)
+
+
+def _rps(run: Run | None) -> str:
+    return DASH if run is None else f"{run['wrk']['rps']:,.0f}"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def _latency(run: Run | None, *quantiles: str) -> list[str]:
+    if run is None:
+        return [DASH] * len(quantiles)
+    return [_ms(run["wrk"]["latency_ms"][quantile]) for quantile in quantiles]
+
+
+def _errors(run: Run | None) -> str:
+    if run is None:
+        return DASH
+    wrk = run["wrk"]
+    if not wrk["errors"]:
+        return "0"
+    parts = [f"{status}x{count}" for status, count in sorted(wrk["statuses"].items())]
+    parts += [f"{kind}x{count}" for kind, count in wrk["socket_errors"].items() if count]
+    share = 100 * wrk["errors"] / max(wrk["requests"], 1)
+    percent = f"{share:.0f}%" if share >= 1 else "<1%"
+    return f"**{wrk['errors']:,}** ({percent}: {', '.join(parts)})"
+
+
+def _cpu_per_request(run: Run | None) -> str:
+    if run is None or not run["wrk"]["requests"]:
+        return DASH
+    return f"{1000 * run['server']['cpu_s'] / run['wrk']['requests']:.2f}"
+
+
+def _ratio(ours: float | None, peer: float | None) -> str:
+    return DASH if not ours or not peer else f"{ours / peer:.2f}x"
+
+
+def _scenarios(runs: Iterable[Run], mode: str) -> list[str]:
+    seen: list[str] = []
+    for run in runs:
+        if run["mode"] == mode and run["scenario"] not in seen:
+            seen.append(run["scenario"])
+    return seen
+
+
+def capacity_table(runs: list[Run]) -> str:
+    head = (
+        "| scenario | auth | ours req/s | p50 ms | p95 ms | p99 ms | errors | CPU ms/req "
+        "| peer req/s | p50 ms | p95 ms | p99 ms | errors | CPU ms/req | ours/peer req/s |"
+    )
+    lines = [head, "|---|---|" + "---:|" * 6 + "---:|" * 6 + "---:|"]
+    for scenario in _scenarios(runs, "capacity"):
+        for auth in ("off", "on"):
+            ours = find(runs, mode="capacity", scenario=scenario, target="ours", auth=auth)
+            if ours is None:
+                continue
+            peer = find(runs, mode="capacity", scenario=scenario, target="peer", auth=auth)
+            ratio = _ratio(ours["wrk"]["rps"], peer["wrk"]["rps"] if peer else None)
+            cells = [scenario, auth, _rps(ours), *_latency(ours, "p50", "p95", "p99"), _errors(ours)]
+            cells += [_cpu_per_request(ours), _rps(peer), *_latency(peer, "p50", "p95", "p99"), _errors(peer)]
+            cells += [_cpu_per_request(peer), ratio]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def users_table(runs: list[Run]) -> str:
+    head = (
+        "| scenario | auth | ours req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
+        "| peer req/s | p50 ms | p95 ms | p99 ms | max ms | errors | ours/peer p95 |"
+    )
+    lines = [head, "|---|---|" + "---:|" * 6 + "---:|" * 6 + "---:|"]
+    for scenario in _scenarios(runs, "users"):
+        for auth in ("off", "on"):
+            ours = find(runs, mode="users", scenario=scenario, target="ours", auth=auth)
+            if ours is None:
+                continue
+            peer = find(runs, mode="users", scenario=scenario, target="peer", auth=auth)
+            p95 = _ratio(ours["wrk"]["latency_ms"]["p95"], peer["wrk"]["latency_ms"]["p95"] if peer else None)
+            cells = [scenario, auth, _rps(ours), *_latency(ours, "p50", "p95", "p99", "max"), _errors(ours)]
+            cells += [_rps(peer), *_latency(peer, "p50", "p95", "p99", "max"), _errors(peer), p95]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def resources_table(phases: list[dict[str, Any]]) -> str:
+    lines = [
+        "| server | phase | worker pid | CPU s in runs | requests | peak memory (VmHWM) MB |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for phase in phases:
+        for worker in phase["workers"]:
+            cells = [phase["server"], phase["phase"], str(worker["pid"]), f"{worker['cpu_s']:.1f}"]
+            cells += [f"{phase['requests']:,}", f"{worker['hwm_kb'] / 1024:.0f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(meta: dict[str, Any], runs: list[Run], phases: list[dict[str, Any]], warnings: list[str]) -> str:
+    parts = [f"# Benchmark {meta['started']}", "", *meta["summary"], ""]
+    if any(run["mode"] == "capacity" for run in runs):
+        parts += [
+            f"## Capacity: {meta['capacity']}",
+            "",
+            "CPU ms/req: CPU time of the server's workers per request (PostgreSQL not included).",
+            "",
+            capacity_table(runs),
+            "",
+        ]
+    if any(run["mode"] == "users" for run in runs):
+        parts += [
+            f"## Users: {meta['users']}",
+            "",
+            "Latencies count every answer, errors too: a fast 503 lowers the percentiles it joins.",
+            "",
+            users_table(runs),
+            "",
+        ]
+    if phases:
+        parts += ["## Server processes", "", resources_table(phases), ""]
+    parts += ["## Warnings", "", *([f"- {warning}" for warning in warnings] or ["- none"]), ""]
+    return "\n".join(parts)
+
+
+def scale_table(runs: list[Run], sizes: list[str]) -> str:
+    lines = [
+        "| scenario | mode | target | " + " | ".join(f"{size}: req/s · p50 · p95 ms" for size in sizes) + " |",
+        "|---|---|---|" + "---:|" * len(sizes),
+    ]
+    for mode in ("capacity", "users"):
+        for scenario in _scenarios(runs, mode):
+            for target in ("ours", "peer"):
+                cells = []
+                for size in sizes:
+                    run = find(runs, mode=mode, scenario=scenario, target=target, size=size)
+                    if run is None:
+                        cells.append(DASH)
+                        continue
+                    latency = run["wrk"]["latency_ms"]
+                    errors = f" · **{run['wrk']['errors']} errors**" if run["wrk"]["errors"] else ""
+                    cells.append(f"{_rps(run)} · {_ms(latency['p50'])} · {_ms(latency['p95'])}{errors}")
+                if any(cell != DASH for cell in cells):
+                    lines.append(f"| {scenario} | {mode} | {target} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def scale_markdown(meta: dict[str, Any], runs: list[Run], sizes: list[str], warnings: list[str]) -> str:
+    parts = [f"# Cost of growth {meta['started']}", "", *meta["summary"], "", scale_table(runs, sizes), ""]
+    parts += ["## Warnings", "", *([f"- {warning}" for warning in warnings] or ["- none"]), ""]
+    return "\n".join(parts)
+
+
+_COLOURS = {"ours": "#1f6fb4", "ours (auth on)": "#7fb2e0", "peer": "#d9822b"}
+_SCALE_COLOURS = {
+    ("ours", "get"): "#1f6fb4",
+    ("ours", "list"): "#7fb2e0",
+    ("peer", "get"): "#b35806",
+    ("peer", "list"): "#f1a340",
+}
+
+
+def chart(runs: list[Run], path: Path, title: str, *, users: int, connections: int) -> None:
+    """Ours beside the peer: requests per second at full load (left), the users' p50/p95/p99 (right);
+    below, when measured, the list variants (ours only)."""
+    import matplotlib as mpl  # noqa: PLC0415 (a development dependency, loaded only to draw)
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    variants = [name for name in _scenarios(runs, "capacity") if name.startswith("list ")]
+    capacity = [name for name in _scenarios(runs, "capacity") if name not in variants]
+    user_scenarios = _scenarios(runs, "users")
+    series = [("ours", "ours", "off"), ("ours (auth on)", "ours", "on"), ("peer", "peer", "off")]
+    rows = max(len(capacity), len(user_scenarios), 1)
+    top = 1.2 + 0.55 * rows * len(_present(runs, series, "capacity"))
+    bottom = 0.8 + 0.28 * len(variants) if variants else 0
+    figure = plt.figure(figsize=(16, top + bottom), constrained_layout=True)
+    grid = figure.add_gridspec(2 if variants else 1, 2, height_ratios=[top, bottom] if variants else [1])
+    figure.suptitle(title)
+    left, right = figure.add_subplot(grid[0, 0]), figure.add_subplot(grid[0, 1])
+    _bars(left, capacity, series, runs, "capacity", lambda run: run["wrk"]["rps"])
+    left.set_title(f"Capacity: requests per second at {connections} connections (more is better)")
+    left.set_xlabel("requests per second")
+    _latency_bars(right, user_scenarios, series, runs)
+    right.set_title(f"{users:,} users: latency p50 (dark) / p95 / p99 (light), ms (less is better)")
+    right.set_xlabel("milliseconds (log scale); labels: p95, and the share of errors")
+    if variants:
+        below = figure.add_subplot(grid[1, :])
+        _bars(below, variants, series[:2], runs, "capacity", lambda run: run["wrk"]["rps"])
+        below.set_title("Capacity of each list order and filter (ours), requests per second")
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _present(
+    runs: list[Run], series: list[tuple[str, str, str]], mode: str, scenarios: list[str] | None = None
+) -> list[tuple[str, str, str]]:
+    """The series measured in ``mode`` (for one of ``scenarios``, when given)."""
+    return [
+        item
+        for item in series
+        if any(
+            run["mode"] == mode and run["target"] == item[1] and run["auth"] == item[2]
+            for run in runs
+            if scenarios is None or run["scenario"] in scenarios
+        )
+    ]
+
+
+def _bars(
+    axis: Any, scenarios: list[str], series: list[tuple[str, str, str]], runs: list[Run], mode: str, value: Any
+) -> None:
+    present = _present(runs, series, mode, scenarios)
+    height = 0.8 / max(len(present), 1)
+    for index, (label, target, auth) in enumerate(present):
+        ys, xs = [], []
+        for row, scenario in enumerate(scenarios):
+            run = find(runs, mode=mode, scenario=scenario, target=target, auth=auth)
+            if run is not None:
+                ys.append(row + index * height)
+                xs.append(value(run))
+        bars = axis.barh(ys, xs, height=height, label=label, color=_COLOURS[label])
+        axis.bar_label(bars, labels=[f"{x:,.0f}" for x in xs], fontsize=7, padding=2)
+    axis.set_yticks([row + 0.4 - height / 2 for row in range(len(scenarios))], scenarios, fontsize=8)
+    axis.invert_yaxis()
+    axis.legend(loc="lower right", fontsize=8)
+    axis.grid(axis="x", alpha=0.3)
+
+
+def _latency_bars(axis: Any, scenarios: list[str], series: list[tuple[str, str, str]], runs: list[Run]) -> None:
+    present = _present(runs, series, "users", scenarios)
+    height = 0.8 / max(len(present), 1)
+    for index, (label, target, auth) in enumerate(present):
+        for quantile, alpha in (("p99", 0.3), ("p95", 0.6), ("p50", 1.0)):
+            ys, xs, shown = [], [], []
+            for row, scenario in enumerate(scenarios):
+                run = find(runs, mode="users", scenario=scenario, target=target, auth=auth)
+                if run is not None:
+                    ys.append(row + index * height)
+                    xs.append(max(run["wrk"]["latency_ms"][quantile], 0.01))
+                    shown.append(run)
+            bars = axis.barh(
+                ys, xs, height=height, color=_COLOURS[label], alpha=alpha, label=label if quantile == "p50" else None
+            )
+            if quantile == "p95":
+                axis.bar_label(
+                    bars,
+                    labels=[_ms(x) + _error_share(run) for x, run in zip(xs, shown, strict=True)],
+                    fontsize=7,
+                    padding=2,
+                )
+    axis.set_xscale("log")
+    axis.set_yticks([row + 0.4 - height / 2 for row in range(len(scenarios))], scenarios, fontsize=8)
+    axis.invert_yaxis()
+    axis.legend(loc="lower right", fontsize=8)
+    axis.grid(axis="x", alpha=0.3, which="both")
+
+
+def _error_share(run: Run) -> str:
+    errors, requests = run["wrk"]["errors"], max(run["wrk"]["requests"], 1)
+    share = 100 * errors / requests
+    return "" if not errors else f"  ({share:.0f}% errors)" if share >= 1 else "  (<1% errors)"
+
+
+def scale_chart(runs: list[Run], sizes: list[str], path: Path, *, users: int, connections: int) -> None:
+    """p50 and p95 per table size, for get and list, in each mode."""
+    import matplotlib as mpl  # noqa: PLC0415
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    modes = [mode for mode in ("capacity", "users") if any(run["mode"] == mode for run in runs)]
+    figure, axes = plt.subplots(1, len(modes), figsize=(7 * len(modes), 4.5), constrained_layout=True, squeeze=False)
+    figure.suptitle("Cost of growth: latency by table size (less is better)")
+    for axis, mode in zip(axes[0], modes, strict=True):
+        for scenario in _scenarios(runs, mode):
+            for target in ("ours", "peer"):
+                for quantile, style, marker in (("p50", "-", "o"), ("p95", "--", "^")):
+                    points = [
+                        (size, run["wrk"]["latency_ms"][quantile])
+                        for size in sizes
+                        if (run := find(runs, mode=mode, scenario=scenario, target=target, size=size))
+                    ]
+                    if points:
+                        xs, ys = zip(*points, strict=True)
+                        colour = _SCALE_COLOURS.get((target, scenario))
+                        axis.plot(xs, ys, style, marker=marker, color=colour, label=f"{target} {scenario} {quantile}")
+        axis.set_title(f"{connections} connections" if mode == "capacity" else f"{users:,} users, ~1 request/s each")
+        axis.set_xlabel("tasks in the table")
+        axis.set_ylabel("ms")
+        axis.set_yscale("log")
+        axis.grid(alpha=0.3, which="both")
+        axis.legend(fontsize=7)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
