@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Final
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from todo_core import StorageUnavailable, ValidationFailed, WriteConflict
+from todo_core import StorageUnavailable, TodoError, ValidationFailed, WriteConflict
 
-__all__ = ["field_of_check", "storage_errors"]
+__all__ = ["domain_error", "field_of_check"]
 
 _FIELD_OF_CHECK: Final = {
     "users_id_format": "id",
@@ -27,19 +25,18 @@ def field_of_check(violation: pg_errors.CheckViolation) -> ValidationFailed:
     return ValidationFailed({field: "is not accepted by the storage rules"})
 
 
-@contextmanager
-def storage_errors() -> Iterator[None]:
-    """Translate what is left after the repositories have translated what they expect."""
-    try:
-        yield
-    except pg_errors.CheckViolation as violation:
-        raise field_of_check(violation) from violation
-    except pg_errors.UndefinedTable as missing:
-        raise StorageUnavailable("The database schema is not migrated yet; run 'todo migrate'.") from missing
-    except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected) as conflict:
+def domain_error(error: BaseException) -> TodoError | None:
+    """The domain's name for what is left after the repositories translated what they expect,
+    or None for an error that is not the driver's."""
+    if isinstance(error, pg_errors.CheckViolation):
+        return field_of_check(error)
+    if isinstance(error, pg_errors.UndefinedTable):
+        return StorageUnavailable("The database schema is not migrated yet; run 'todo migrate'.")
+    if isinstance(error, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
         # Before OperationalError, which they are too: the use case retries these once.
-        raise WriteConflict() from conflict
-    except (psycopg.OperationalError, psycopg.InterfaceError, TimeoutError) as error:
+        return WriteConflict()
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError | TimeoutError):
         # Connection refused or lost, pool exhausted or timed out, server shutting down,
         # statement timeout: nothing a client did wrong, and worth retrying shortly.
-        raise StorageUnavailable() from error
+        return StorageUnavailable()
+    return None

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Final, LiteralString
 from weakref import WeakKeyDictionary
 
@@ -19,7 +20,7 @@ from psycopg import AsyncConnection
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
-from todo_adapters.postgres.errors import storage_errors
+from todo_adapters.postgres.errors import domain_error
 from todo_adapters.postgres.idempotency import PostgresIdempotencyRepository
 from todo_adapters.postgres.migrations import migration_ids
 from todo_adapters.postgres.tasks import PostgresTaskRepository
@@ -94,7 +95,8 @@ class LivenessCheck:
         self._idle = idle
         self._last_used: WeakKeyDictionary[AsyncConnection[Any], float] = WeakKeyDictionary()
 
-    async def works(self, connection: AsyncConnection[Any]) -> bool:
+    async def works(self, connection: AsyncConnection[Any], *, within: float) -> bool:
+        """Whether ``connection`` works; a round trip, when needed, may take ``within`` seconds."""
         if connection.closed:
             return False
         readable, _, _ = select.select([connection.fileno()], [], [], 0)
@@ -102,7 +104,8 @@ class LivenessCheck:
             return False
         if time.monotonic() - self._last_used.get(connection, 0.0) >= self._idle:
             try:
-                await AsyncConnectionPool.check_connection(connection)
+                with _severed_after(connection, within):
+                    await AsyncConnectionPool.check_connection(connection)
             except psycopg.Error:
                 return False
         return True
@@ -186,46 +189,21 @@ class PostgresStorage(Storage):
     async def close(self) -> None:
         await self._pool.close()
 
-    @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[PostgresUnitOfWork]:
-        with storage_errors():
-            async with self._working_connection(self._settings.timeout) as connection:
-                with _severed_after(connection, self._settings.statement_budget):
-                    yield PostgresUnitOfWork(connection)
-
-    @asynccontextmanager
-    async def _working_connection(self, wait: float) -> AsyncIterator[AsyncConnection[Any]]:
-        # The pool's own check backs off a second or more after each dead connection, so a
-        # pool of connections killed at once would hold the next request for seconds: dead
-        # ones are closed and handed back here instead (the pool replaces them) and the
-        # next one is tried at once. The pool's own timeout bounds the wait, never a
-        # cancellation: cancelling psycopg_pool while it waits can upset its bookkeeping.
-        give_up_at = time.monotonic() + wait
-        while True:
-            connection = await self._pool.getconn(timeout=max(give_up_at - time.monotonic(), 0.001))
-            if self._liveness is None:
-                break
-            with _severed_after(connection, max(give_up_at - time.monotonic(), 0.5)):
-                if await self._liveness.works(connection):
-                    break
-            await connection.close()
-            await self._pool.putconn(connection)
-        try:
-            yield connection
-        finally:
-            await self._pool.putconn(connection)
-        if self._liveness is not None:
-            self._liveness.used(connection)
+    def unit_of_work(self) -> _Lease:
+        return _Lease(self._pool, self._liveness, self._settings)
 
     async def readiness(self) -> Readiness:
         """Ready when a connection answers, every migration is applied, and the server keeps
         acknowledged writes (fsync and synchronous_commit on), unless in development."""
         answer_by = time.monotonic() + _READINESS_BUDGET
         try:
-            async with self._working_connection(_READINESS_BUDGET) as connection:
+            connection = await _borrow(self._pool, self._liveness, _READINESS_BUDGET)
+            try:
                 with _severed_after(connection, max(answer_by - time.monotonic(), 0.1)):
                     cursor = await connection.execute(READINESS)
                     row = await cursor.fetchone()
+            finally:
+                await _give_back(self._pool, self._liveness, connection)
         except pg_errors.UndefinedTable:
             return Readiness(False, ("the schema is not migrated: run 'todo migrate'",))
         except psycopg.Error as error:
@@ -242,6 +220,67 @@ class PostgresStorage(Storage):
             if synchronous_commit == "off":
                 reasons.append("the server runs with synchronous_commit=off: an acknowledged write can be lost")
         return Readiness(not reasons, tuple(reasons))
+
+
+class _Lease:
+    """A unit of work's hold on one pooled connection: a working connection on entry, handed
+    back on exit, the statements in between bounded by the statement budget, and driver
+    errors translated. A plain class rather than stacked generator-based context managers,
+    since every request goes through it."""
+
+    __slots__ = ("_connection", "_liveness", "_pool", "_settings", "_timer")
+
+    def __init__(
+        self, pool: AsyncConnectionPool[AsyncConnection[Any]], liveness: LivenessCheck | None, settings: PoolSettings
+    ) -> None:
+        self._pool, self._liveness, self._settings = pool, liveness, settings
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        try:
+            connection = await _borrow(self._pool, self._liveness, self._settings.timeout)
+        except Exception as error:
+            if (translated := domain_error(error)) is not None:
+                raise translated from error
+            raise
+        self._connection = connection
+        self._timer = asyncio.get_running_loop().call_later(self._settings.statement_budget, _sever, connection)
+        return PostgresUnitOfWork(connection)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._timer.cancel()
+        await _give_back(self._pool, self._liveness, self._connection)
+        if error is not None and (translated := domain_error(error)) is not None:
+            raise translated from error
+
+
+async def _borrow(
+    pool: AsyncConnectionPool[AsyncConnection[Any]], liveness: LivenessCheck | None, wait: float
+) -> AsyncConnection[Any]:
+    """A connection that works, waiting at most ``wait`` seconds for one.
+
+    The pool's own check backs off a second or more after each dead connection, so a pool
+    of connections killed at once would hold the next request for seconds: dead ones are
+    closed and handed back here instead (the pool replaces them) and the next one is tried
+    at once. The pool's own timeout bounds the wait, never a cancellation: cancelling
+    psycopg_pool while it waits can upset its bookkeeping.
+    """
+    give_up_at = time.monotonic() + wait
+    while True:
+        connection = await pool.getconn(timeout=max(give_up_at - time.monotonic(), 0.001))
+        if liveness is None or await liveness.works(connection, within=max(give_up_at - time.monotonic(), 0.5)):
+            return connection
+        await connection.close()
+        await pool.putconn(connection)
+
+
+async def _give_back(
+    pool: AsyncConnectionPool[AsyncConnection[Any]], liveness: LivenessCheck | None, connection: AsyncConnection[Any]
+) -> None:
+    await pool.putconn(connection)
+    if liveness is not None:
+        liveness.used(connection)
 
 
 @contextmanager
