@@ -110,14 +110,13 @@ def create_app(
     app = Litestar(
         route_handlers=[
             user_router(guards=guards),
-            task_router("/api/{user_id:str}/tasks", guards=guards),
-            task_router("/users/{user_id:str}/tasks", guards=guards, deprecated=True),
+            task_router("/api/{user_id:str}/tasks", task_service, guards=guards),
+            task_router("/users/{user_id:str}/tasks", task_service, guards=guards, deprecated=True),
             health,
             ready,
             openapi_document,
         ],
         dependencies={
-            "tasks": Provide(lambda: task_service, use_cache=True, sync_to_thread=False),
             "users": Provide(lambda: user_service, use_cache=True, sync_to_thread=False),
             "known_callers": Provide(lambda: known_callers, use_cache=True, sync_to_thread=False),
             "readiness": Provide(lambda: readiness, use_cache=True, sync_to_thread=False),
@@ -216,10 +215,6 @@ def _rate_limit(settings: Settings) -> RateLimitItem | None:
         raise SettingsError(
             f"TODO_RATE_LIMIT={settings.rate_limit!r}: must read like 100/minute, 10/second or off"
         ) from None
-
-
-_EXPOSED_HEADERS = ("ETag", "Location", "Link", "Retry-After", "X-Request-ID", "RateLimit-Limit",
-                    "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy")  # fmt: skip
 
 
 def _cors(settings: Settings) -> CORSConfig | None:

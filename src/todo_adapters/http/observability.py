@@ -7,11 +7,13 @@ duration. Logs never contain tokens, bodies or query strings (a query can hold s
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
+import secrets
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from typing import Final
 
@@ -96,8 +98,14 @@ class RequestContext:
             _request_id.reset(token)
 
 
+# A new id is this process's random prefix (with its pid, in case of a fork) and a counter:
+# unique without a system call per request, unlike uuid4.
+_ID_PREFIX: Final = f"{secrets.token_hex(6)}{os.getpid():x}-"
+_id_counter = itertools.count(1)
+
+
 def _request_id_of(scope: HTTPScope) -> str:
     sent = next((value for name, value in scope["headers"] if name == b"x-request-id"), None)
     if sent is not None and _SANE_REQUEST_ID.fullmatch(sent):
         return sent.decode()
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_id_counter):x}"
