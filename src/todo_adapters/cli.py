@@ -19,6 +19,7 @@ from todo_adapters.http.app import storage_from_settings
 from todo_adapters.http.observability import configure_logging
 from todo_adapters.postgres import Migrator, PostgresStorage
 from todo_adapters.settings import Settings, SettingsError
+from todo_adapters.wire import OneWriteHttpToolsProtocol
 from todo_core import TaskService, TodoError
 
 __all__ = ["main"]
@@ -102,7 +103,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=workers,
         log_level=log_level,
         loop="uvloop",
-        http="httptools",
+        http=OneWriteHttpToolsProtocol,
         server_header=False,
         date_header=True,
         log_config=None,  # configure_logging owns the handlers, in this process and in each worker
