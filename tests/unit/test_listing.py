@@ -13,7 +13,7 @@ WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
 def a_task(title: str = "Write", *, completed: bool = False, description: str | None = None) -> Task:
     task = Task.new(id=UUID(int=7), user_id="ada", title=title, description=description, now=WHEN)
-    return Task(**{**{f: getattr(task, f) for f in task.__dataclass_fields__}, "completed": completed})
+    return task._replace(completed=completed)
 
 
 def test_defaults_list_everything_newest_first_fifty_at_a_time() -> None:
