@@ -56,3 +56,8 @@ async def test_interactive_docs_are_served(client: AsyncTestClient) -> None:
 async def test_health_answers_ok(client: AsyncTestClient) -> None:
     response = await client.get("/health")
     assert (response.status_code, response.json()) == (200, {"status": "ok", "auth": "disabled"})
+
+
+async def test_readiness_answers_ready_when_storage_can_serve(client: AsyncTestClient) -> None:
+    response = await client.get("/health/ready")
+    assert (response.status_code, response.json()) == (200, {"status": "ready"})
