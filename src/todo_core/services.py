@@ -123,6 +123,10 @@ class UserService(_Service):
         user = User(id=user_id, email=email, created_at=self._clock())
 
         async def add(uow: UnitOfWork) -> None:
+            # Mostly the user exists (another process provisioned them): a read says so
+            # without the failed insert a database would log and leave behind.
+            if await uow.users.get(user_id) is not None:
+                return
             try:
                 await uow.users.add(user)
             except UserIdTaken:
