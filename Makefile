@@ -46,7 +46,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format src tests bench
 
 # Load tests against scratch databases on a local PostgreSQL (created when missing): `make bench`,
-# or `make bench PEER=../shared/baseline` to measure a peer implementation beside ours. BENCH_ARGS
+# or `make bench PEER=DIR` to measure another implementation of the API beside ours. BENCH_ARGS
 # passes options to bench/run.py (see `.venv/bin/python bench/run.py --help`).
 BENCH_SERVER ?= postgresql://postgres@127.0.0.1:5432
 BENCH_RUN = $(PY) bench/run.py --server $(BENCH_SERVER) $(if $(PEER),--peer $(PEER))

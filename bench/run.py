@@ -606,7 +606,7 @@ def _arguments() -> argparse.Namespace:
     add("--users", type=int, default=10_000, help="users to seed (default 10000)")
     add("--tasks", type=int, default=1_000_000, help="tasks to seed (default 1000000)")
     add("--database", help="our scratch database (default todo_bench_<size>, e.g. todo_bench_1m)")
-    add("--peer", help="directory of a peer implementation to measure beside ours (e.g. ../shared/baseline)")
+    add("--peer", help="directory of another implementation of the API to measure beside ours (see the README)")
     add("--peer-database", help="the peer's scratch database (default bench_peer_<size>)")
     add("--workers", type=int, default=2, help="worker processes per server (default 2)")
     add("--port", type=int, default=8200, help="our port (default 8200)")

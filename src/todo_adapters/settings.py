@@ -36,7 +36,7 @@ class Settings:
     db_pool_min: int = 1
     db_pool_max: int = 4
     db_pool_timeout: float = 5.0
-    db_pool_max_waiting: int = 256
+    db_pool_max_waiting: int = 1024
     db_prepare_threshold: int | None = 5
     db_check_connections: bool = True
     db_statement_timeout: float | None = 5.0

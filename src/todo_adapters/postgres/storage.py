@@ -45,10 +45,11 @@ class PoolSettings:
     max_size: int = 4
     timeout: float = 5.0
     """Seconds a request waits for a free connection before it is answered as unavailable."""
-    max_waiting: int = 256
+    max_waiting: int = 1024
     """Requests allowed to wait for a connection at once (0: no limit); beyond it they are refused
-    at once. Enough for bursts of a thousand users on a worker; a bound all the same, so that an
-    outage answers the excess at once instead of piling it up for the whole ``timeout``."""
+    at once. Enough for a thousand users' requests piling up on one worker while the database
+    stalls for a second (a checkpoint, a slow disk); a bound all the same, so that an outage
+    answers the excess at once instead of holding it for the whole ``timeout``."""
     prepare_threshold: int | None = 5
     """Executions before a statement is prepared server-side; None behind PgBouncer in transaction mode."""
     check_connections: bool = True
