@@ -38,10 +38,11 @@ MINIMUM_SECRET_BYTES: Final = 32
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who a verified token speaks for."""
+    """Who a verified token speaks for, and until when (its ``exp``, seconds since the epoch)."""
 
     id: str
     email: str | None
+    expires_at: float = float("inf")
 
 
 class InvalidToken(Exception):
@@ -67,6 +68,7 @@ class ClaimRules:
     leeway: float = 30.0
 
     def decode(self, token: str, key: Any, algorithms: Sequence[str]) -> Caller:
+        """The caller ``token`` speaks for, if ``key`` signed it and its claims hold; else InvalidToken."""
         try:
             claims = jwt.decode(
                 token,
@@ -116,7 +118,39 @@ def _caller(claims: Mapping[str, Any]) -> Caller:
         email = clean_email(email) if isinstance(email, str) else None
     except InvalidValue:
         email = None
-    return Caller(id=user_id, email=email)
+    return Caller(id=user_id, email=email, expires_at=float(claims["exp"]))
+
+
+class VerifiedTokens:
+    """Tokens that verified lately, remembered with the key that verified them.
+
+    A signed-in client sends the same token with every call until it expires, and checking
+    its signature and claims each time was half of a request's CPU. A remembered token is
+    trusted again only under the very key object that verified it (a key withdrawn from
+    the JWKS, or any refetch, starts over), and only until its ``exp`` or ``ttl`` seconds
+    after the check, whichever comes first; a token that fails is never remembered.
+    """
+
+    def __init__(self, *, ttl: float = 300.0, capacity: int = 10_000, clock: Callable[[], float] = time.time) -> None:
+        self._ttl = ttl
+        self._capacity = capacity
+        self._clock = clock
+        self._entries: dict[str, tuple[Caller, Any, float]] = {}
+
+    def verify(self, token: str, key: Any, check: Callable[[], Caller]) -> Caller:
+        """The caller of ``token`` under ``key``: remembered, or found by ``check`` (which raises when invalid)."""
+        now = self._clock()
+        entry = self._entries.get(token)
+        if entry is not None:
+            caller, verified_by, until = entry
+            if verified_by is key and now < until:
+                return caller
+            del self._entries[token]
+        caller = check()
+        if len(self._entries) >= self._capacity:
+            del self._entries[next(iter(self._entries))]  # the oldest: most likely expired or done with
+        self._entries[token] = (caller, key, min(caller.expires_at, now + self._ttl))
+        return caller
 
 
 def _kid(token: str) -> str | None:
@@ -136,9 +170,10 @@ class SecretVerifier(TokenVerifier):
             raise ValueError(f"the shared secret must be at least {MINIMUM_SECRET_BYTES} bytes")
         self._secret = secret.encode()
         self._rules = rules
+        self._verified = VerifiedTokens()
 
     async def verify(self, token: str) -> Caller:
-        return self._rules.decode(token, self._secret, ("HS256",))
+        return self._verified.verify(token, self._secret, lambda: self._rules.decode(token, self._secret, ("HS256",)))
 
     async def start(self) -> None:
         return None
@@ -183,6 +218,7 @@ class JwksVerifier(TokenVerifier):
         self._loaded_at: float | None = None
         self._fetching = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._verified = VerifiedTokens()
         self.fetches = 0
         """How many times the key set was requested; for operators and tests."""
 
@@ -202,7 +238,7 @@ class JwksVerifier(TokenVerifier):
             task = asyncio.create_task(self._refresh_once())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        return self._rules.decode(token, key, self._algorithms)
+        return self._verified.verify(token, key, lambda: self._rules.decode(token, key, self._algorithms))
 
     async def _key(self, kid: str | None) -> Any:
         if kid is None:
