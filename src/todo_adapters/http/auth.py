@@ -9,7 +9,6 @@ so the answer never depends on what B owns.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from typing import Any, Final
 
 from litestar.connection import ASGIConnection
@@ -19,6 +18,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from todo_adapters.http.expiring import ExpiringCache
 from todo_adapters.http.problems import HTTPProblem
 from todo_adapters.http.throttling import PerCallerRateLimit
 from todo_adapters.http.tokens import Caller, InvalidToken, TokenVerifier
@@ -42,22 +42,16 @@ class KnownCallers:
     def __init__(self, users: UserService, *, ttl: float = 600.0, capacity: int = 100_000) -> None:
         self._users = users
         self._ttl = ttl
-        self._capacity = capacity
-        self._until: OrderedDict[str, float] = OrderedDict()
+        self._known: ExpiringCache[str, bool] = ExpiringCache(capacity=capacity, clock=time.monotonic)
 
     async def ensure(self, caller: Caller) -> None:
-        now = time.monotonic()
-        until = self._until.get(caller.id)
-        if until is not None and until > now:
+        if self._known.get(caller.id):
             return
         await self._users.provision_user(caller.id, email=caller.email)
-        self._until[caller.id] = now + self._ttl
-        self._until.move_to_end(caller.id)
-        if len(self._until) > self._capacity:
-            self._until.popitem(last=False)
+        self._known.put(caller.id, True, until=self._known.clock() + self._ttl)
 
     def forget(self, user_id: str) -> None:
-        self._until.pop(user_id, None)
+        self._known.forget(user_id)
 
 
 class BearerAuthentication(ASGIMiddleware):

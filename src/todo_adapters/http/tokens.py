@@ -18,6 +18,7 @@ import httpx
 import jwt
 from jwt.exceptions import InvalidSubjectError, PyJWTError
 
+from todo_adapters.http.expiring import ExpiringCache
 from todo_adapters.http.reserved import RESERVED_USER_IDS
 from todo_core.rules import InvalidValue, clean_email, clean_user_id
 
@@ -133,23 +134,15 @@ class VerifiedTokens:
 
     def __init__(self, *, ttl: float = 300.0, capacity: int = 10_000, clock: Callable[[], float] = time.time) -> None:
         self._ttl = ttl
-        self._capacity = capacity
-        self._clock = clock
-        self._entries: dict[str, tuple[Caller, Any, float]] = {}
+        self._verified: ExpiringCache[str, tuple[Caller, Any]] = ExpiringCache(capacity=capacity, clock=clock)
 
     def verify(self, token: str, key: Any, check: Callable[[], Caller]) -> Caller:
         """The caller of ``token`` under ``key``: remembered, or found by ``check`` (which raises when invalid)."""
-        now = self._clock()
-        entry = self._entries.get(token)
-        if entry is not None:
-            caller, verified_by, until = entry
-            if verified_by is key and now < until:
-                return caller
-            del self._entries[token]
+        remembered = self._verified.get(token)
+        if remembered is not None and remembered[1] is key:
+            return remembered[0]
         caller = check()
-        if len(self._entries) >= self._capacity:
-            del self._entries[next(iter(self._entries))]  # the oldest: most likely expired or done with
-        self._entries[token] = (caller, key, min(caller.expires_at, now + self._ttl))
+        self._verified.put(token, (caller, key), until=min(caller.expires_at, self._verified.clock() + self._ttl))
         return caller
 
 
