@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,24 +59,33 @@ def _scenarios(runs: Iterable[Run], mode: str) -> list[str]:
     return seen
 
 
+def _side_by_side(runs: list[Run], mode: str) -> Iterator[tuple[str, str, Run, Run | None]]:
+    """Each scenario and auth setting ours ran in ``mode``: ours, and the peer's run or None."""
+    for scenario in _scenarios(runs, mode):
+        for auth in ("off", "on"):
+            ours = find(runs, mode=mode, scenario=scenario, target="ours", auth=auth)
+            if ours is not None:
+                yield scenario, auth, ours, find(runs, mode=mode, scenario=scenario, target="peer", auth=auth)
+
+
+def _table(head: str, rows: Iterable[list[str]]) -> str:
+    lines = [head, "|---|---|" + "---:|" * 6 + "---:|" * 6 + "---:|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
 def capacity_table(runs: list[Run]) -> str:
     head = (
         "| scenario | auth | ours req/s | p50 ms | p95 ms | p99 ms | errors | CPU ms/req "
         "| peer req/s | p50 ms | p95 ms | p99 ms | errors | CPU ms/req | ours/peer req/s |"
     )
-    lines = [head, "|---|---|" + "---:|" * 6 + "---:|" * 6 + "---:|"]
-    for scenario in _scenarios(runs, "capacity"):
-        for auth in ("off", "on"):
-            ours = find(runs, mode="capacity", scenario=scenario, target="ours", auth=auth)
-            if ours is None:
-                continue
-            peer = find(runs, mode="capacity", scenario=scenario, target="peer", auth=auth)
-            ratio = _ratio(ours["wrk"]["rps"], peer["wrk"]["rps"] if peer else None)
-            cells = [scenario, auth, _rps(ours), *_latency(ours, "p50", "p95", "p99"), _errors(ours)]
-            cells += [_cpu_per_request(ours), _rps(peer), *_latency(peer, "p50", "p95", "p99"), _errors(peer)]
-            cells += [_cpu_per_request(peer), ratio]
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = []
+    for scenario, auth, ours, peer in _side_by_side(runs, "capacity"):
+        ratio = _ratio(ours["wrk"]["rps"], peer["wrk"]["rps"] if peer else None)
+        cells = [scenario, auth, _rps(ours), *_latency(ours, "p50", "p95", "p99"), _errors(ours)]
+        cells += [_cpu_per_request(ours), _rps(peer), *_latency(peer, "p50", "p95", "p99"), _errors(peer)]
+        rows.append([*cells, _cpu_per_request(peer), ratio])
+    return _table(head, rows)
 
 
 def users_table(runs: list[Run]) -> str:
@@ -84,18 +93,12 @@ def users_table(runs: list[Run]) -> str:
         "| scenario | auth | ours req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
         "| peer req/s | p50 ms | p95 ms | p99 ms | max ms | errors | ours/peer p95 |"
     )
-    lines = [head, "|---|---|" + "---:|" * 6 + "---:|" * 6 + "---:|"]
-    for scenario in _scenarios(runs, "users"):
-        for auth in ("off", "on"):
-            ours = find(runs, mode="users", scenario=scenario, target="ours", auth=auth)
-            if ours is None:
-                continue
-            peer = find(runs, mode="users", scenario=scenario, target="peer", auth=auth)
-            p95 = _ratio(ours["wrk"]["latency_ms"]["p95"], peer["wrk"]["latency_ms"]["p95"] if peer else None)
-            cells = [scenario, auth, _rps(ours), *_latency(ours, "p50", "p95", "p99", "max"), _errors(ours)]
-            cells += [_rps(peer), *_latency(peer, "p50", "p95", "p99", "max"), _errors(peer), p95]
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = []
+    for scenario, auth, ours, peer in _side_by_side(runs, "users"):
+        p95 = _ratio(ours["wrk"]["latency_ms"]["p95"], peer["wrk"]["latency_ms"]["p95"] if peer else None)
+        cells = [scenario, auth, _rps(ours), *_latency(ours, "p50", "p95", "p99", "max"), _errors(ours)]
+        rows.append([*cells, _rps(peer), *_latency(peer, "p50", "p95", "p99", "max"), _errors(peer), p95])
+    return _table(head, rows)
 
 
 def resources_table(phases: list[dict[str, Any]]) -> str:
