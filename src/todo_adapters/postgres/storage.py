@@ -20,6 +20,7 @@ from psycopg import AsyncConnection
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool, TooManyRequests
 
+from todo_adapters.postgres.admission import Admission
 from todo_adapters.postgres.errors import domain_error
 from todo_adapters.postgres.idempotency import PostgresIdempotencyRepository
 from todo_adapters.postgres.migrations import migration_ids
@@ -229,20 +230,20 @@ class PostgresStorage(Storage):
 class _Connections:
     """Borrowing and returning the pool's connections, checked, within a bounded wait.
 
-    Requests beyond the pool's size queue here, on a semaphore, rather than inside
+    Requests beyond the pool's size queue here (see ``Admission``) rather than inside
     psycopg_pool, whose queue costs every waiter a task and a condition: at 64 concurrent
     requests on 4 connections per worker that was a tenth of a request's CPU. The pool's
     ``timeout`` bounds the whole wait, and at most ``max_waiting`` requests (0: no limit,
     as in psycopg_pool) wait for a connection at once; beyond that they are refused at once.
     """
 
-    __slots__ = ("_liveness", "_pool", "_settings", "_slots", "_waiting")
+    __slots__ = ("_admission", "_liveness", "_pool", "_settings", "_waiting")
 
     def __init__(
         self, pool: AsyncConnectionPool[AsyncConnection[Any]], liveness: LivenessCheck | None, settings: PoolSettings
     ) -> None:
         self._pool, self._liveness, self._settings = pool, liveness, settings
-        self._slots = asyncio.Semaphore(settings.max_size)
+        self._admission = Admission(settings.max_size)
         self._waiting = 0
 
     async def borrow(self, wait: float) -> AsyncConnection[Any]:
@@ -253,15 +254,11 @@ class _Connections:
         give_up_at = time.monotonic() + wait
         self._waiting += 1
         try:
-            if self._slots.locked():
-                async with asyncio.timeout(wait):
-                    await self._slots.acquire()
-            else:
-                await self._slots.acquire()  # a free slot: taken without suspending
+            await self._admission.enter(wait)
             try:
                 return await self._working_connection(give_up_at)
             except BaseException:
-                self._slots.release()
+                self._admission.leave()
                 raise
         finally:
             self._waiting -= 1
@@ -270,7 +267,7 @@ class _Connections:
         try:
             await self._pool.putconn(connection)
         finally:
-            self._slots.release()
+            self._admission.leave()
         if self._liveness is not None:
             self._liveness.used(connection)
 
