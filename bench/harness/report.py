@@ -11,7 +11,10 @@ DASH = "—"
 
 
 def find(runs: Iterable[Run], **match: Any) -> Run | None:
-    return next((run for run in runs if all(run.get(key) == value for key, value in match.items())), None)
+    """The run that matches; of several (capacity runs are repeated, see --rounds), the one that
+    served most requests per second, error-free runs first: the capacity the machine allowed."""
+    matches = [run for run in runs if all(run.get(key) == value for key, value in match.items())]
+    return max(matches, key=lambda run: (not run["wrk"]["errors"], run["wrk"]["rps"]), default=None)
 
 
 def _rps(run: Run | None) -> str:
