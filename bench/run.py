@@ -113,7 +113,7 @@ class Bench:
     def seconds_of(self, planned: Planned) -> float:
         if planned.mode == "capacity":
             return self.args.warmup + self.args.duration + 2 + (4 if planned.scenario.writes else 0)
-        return self.args.users_duration + 2 + (4 if planned.scenario.writes else 0)
+        return self.args.users_warmup + self.args.users_duration + 2 + (4 if planned.scenario.writes else 0)
 
     def execute(self, planned: Planned, remaining: list[Planned]) -> dict[str, Any]:
         args, target, scenario = self.args, planned.target, planned.scenario
@@ -135,14 +135,16 @@ class Bench:
             "BENCH_THINK_MS": "0" if capacity else str(args.think_ms),
             **scenario.env,
         }
+        if not capacity:
+            env["BENCH_SIMULATED_USERS"] = str(target.simulated_users(connections))
         label = f"{self.done:03d}-{target.name}-{planned.auth}-{planned.mode}-{scenario.name}"
         label = label.replace(" ", "_").replace("=", "").replace("&", "")
         pool = self._delete_pools(planned, env, label) if scenario.name == "delete" else {}
         run = functools.partial(wrk.run, server.url, scenario.script, connections=connections, threads=args.threads)
-        if capacity and args.warmup > 0:
-            run(
-                seconds=args.warmup, env={**env, "BENCH_DELETE_POOL": env.get("BENCH_WARMUP_POOL", "")} if pool else env
-            )
+        # Unmeasured first: connections open, statements get prepared, and in users runs every user
+        # has called once (their token checked), so that the run measures the service in its stride.
+        if (warmup := args.warmup if capacity else args.users_warmup) > 0:
+            run(seconds=warmup, env={**env, "BENCH_DELETE_POOL": env.get("BENCH_WARMUP_POOL", "")} if pool else env)
         workers = server.workers()
         result, usage = _measure(
             lambda: run(seconds=seconds, env=env, raw=self.out / "raw" / f"{label}.txt"), workers, target.database_url
@@ -182,10 +184,12 @@ class Bench:
             rate = max([*seen, 3000.0]) * 2.5  # deletes may well outrun the reads seen so far
             measured, warmup = int(rate * args.duration) + 1000, int(rate * args.warmup) + 1000
         else:
-            measured, warmup = int(args.user_connections * args.users_duration * 1000 / args.think_ms * 1.6) + 1000, 0
+            rate = args.user_connections * 1000 / args.think_ms * 1.6
+            measured, warmup = int(rate * args.users_duration) + 1000, int(rate * args.users_warmup) + 1000
         pools = self.out / "pools"
         pools.mkdir(parents=True, exist_ok=True)
-        target.make_delete_pool(measured, pools / f"{label}.txt", seed=self.done)
+        people = Path(env["BENCH_SIMULATED_USERS"]).read_text().split() if "BENCH_SIMULATED_USERS" in env else None
+        target.make_delete_pool(measured, pools / f"{label}.txt", seed=self.done, users=people)
         env["BENCH_DELETE_POOL"] = str(pools / f"{label}.txt")
         if warmup:
             target.make_delete_pool(warmup, pools / f"{label}-warmup.txt", seed=self.done + 10_000)
@@ -493,7 +497,9 @@ def _capacity(args: argparse.Namespace) -> str:
 def _users(args: argparse.Namespace) -> str:
     return (
         f"{args.user_connections:,} connections, each a user pausing {args.think_ms * 0.5 / 1000:g}-"
-        f"{args.think_ms * 1.5 / 1000:g} s between requests, {args.users_duration:g} s per run"
+        f"{args.think_ms * 1.5 / 1000:g} s between requests, {args.users_duration:g} s per run after "
+        f"{args.users_warmup:g} s of the same load; the users are "
+        f"{args.user_connections:,} seeded people, each calling with their own token about their own tasks"
     )
 
 
@@ -632,7 +638,8 @@ def _arguments() -> argparse.Namespace:
     add("--rounds", type=int, default=2, help="capacity runs per scenario and side; the best counts (default 2)")
     add("--user-connections", type=int, default=1000, help="users runs: simulated users (default 1000)")
     add("--think-ms", type=int, default=1000, help="users runs: mean pause between a user's requests (default 1000)")
-    add("--users-duration", type=float, default=20, help="users runs: seconds (default 20)")
+    add("--users-duration", type=float, default=20, help="users runs: seconds measured (default 20)")
+    add("--users-warmup", type=float, default=3, help="users runs: seconds of the same load first (default 3)")
     add("--modes", default="capacity,users", help="kinds of run (default capacity,users)")
     add("--auth", default="off,on", help="authentication settings to run ours with (default off,on)")
     add("--auth-capacity", default="get,list", help="scenarios run at capacity with auth on, or 'all' (get,list)")

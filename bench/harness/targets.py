@@ -57,9 +57,17 @@ class Target:
             connection.execute("VACUUM tasks")
         return time.monotonic() - started
 
-    def make_delete_pool(self, count: int, path: Path, seed: int) -> None:
-        """Insert ``count`` tasks for random users, made for deleting, and list them in ``path``."""
-        users = self.users_file.read_text().split()
+    def simulated_users(self, count: int) -> Path:
+        """A file of ``count`` users for a users run to stand for, one per connection: the first
+        distinct users of the (shuffled) pairs file, so that each has tasks to read and change."""
+        path = self.data_dir / f"simulated-{count}.txt"
+        people = dict.fromkeys(line.split()[0] for line in self.pairs_file.read_text().splitlines() if line.strip())
+        path.write_text("".join(f"{user}\n" for user in list(people)[:count]))
+        return path
+
+    def make_delete_pool(self, count: int, path: Path, seed: int, users: list[str] | None = None) -> None:
+        """Insert ``count`` tasks for ``users`` (all users when None), made for deleting, and list them in ``path``."""
+        users = users or self.users_file.read_text().split()
         rng = random.Random(seed)
         new_id = UUIDv7Factory()
         now = datetime.now(UTC)

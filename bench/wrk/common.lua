@@ -8,6 +8,7 @@
 --                     before each request; unset or 0: no pause (a closed loop at full speed)
 --   BENCH_THREADS     wrk's -t, so that a pool of tasks to delete can be split between threads
 --   BENCH_SEARCH_WORDS  comma-separated words for q= (list.lua, mixed.lua)
+--   BENCH_SIMULATED_USERS  users runs: a file of the users the connections stand for, one per line
 --
 -- wrk runs one Lua state per thread (init, request, response, delay) and a main one (setup,
 -- done). done() gathers the threads' counters and prints one line: BENCH_RESULT {json}.
@@ -102,6 +103,29 @@ function call(method, user, path, body)
    return wrk.format(method, path, headers_for(user, body), body)
 end
 
+-- In users runs a connection stands for one person, who uses one identity (one token) and
+-- their own tasks: BENCH_SIMULATED_USERS lists those people, as many as connections, and each
+-- thread keeps its share of them, so that every person makes a request about every think time.
+function keep_simulated_users(people)
+   local threads = tonumber(os.getenv("BENCH_THREADS") or "") or 1
+   local mine, kept = {}, {}
+   for i = thread_id or 1, #people, threads do
+      mine[people[i]] = true
+      kept[#kept + 1] = people[i]
+   end
+   if users then users = kept end
+   if pair_user then
+      local kept_user, kept_task = {}, {}
+      for i, user in ipairs(pair_user) do
+         if mine[user] then
+            kept_user[#kept_user + 1] = user
+            kept_task[#kept_task + 1] = pair_task[i]
+         end
+      end
+      pair_user, pair_task = kept_user, kept_task
+   end
+end
+
 function init(args)
    math.randomseed(os.time() * 1000 + (thread_id or 0) * 7919 + math.floor((os.clock() * 1e6) % 1e6))
    for _ = 1, 10 do math.random() end
@@ -110,6 +134,9 @@ function init(args)
    end
    if NEEDS_PAIRS then
       pair_user, pair_task = read_pairs("pairs.txt")
+   end
+   if os.getenv("BENCH_SIMULATED_USERS") then
+      keep_simulated_users(read_lines(os.getenv("BENCH_SIMULATED_USERS")))
    end
    if with_auth then
       for _, line in ipairs(read_lines("tokens.txt")) do
