@@ -50,8 +50,8 @@ def _cpu_per_request(run: Run | None) -> str:
     return f"{1000 * run['server']['cpu_s'] / run['wrk']['requests']:.2f}"
 
 
-def _ratio(ours: float | None, peer: float | None) -> str:
-    return DASH if not ours or not peer else f"{ours / peer:.2f}x"
+def _ratio(top: float | None, bottom: float | None) -> str:
+    return DASH if not top or not bottom else f"{top / bottom:.2f}x"
 
 
 def _scenarios(runs: Iterable[Run], mode: str) -> list[str]:
@@ -94,11 +94,12 @@ def capacity_table(runs: list[Run]) -> str:
 def users_table(runs: list[Run]) -> str:
     head = (
         "| scenario | auth | ours req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
-        "| peer req/s | p50 ms | p95 ms | p99 ms | max ms | errors | ours/peer p95 |"
+        "| peer req/s | p50 ms | p95 ms | p99 ms | max ms | errors | peer p95 / ours |"
     )
     rows = []
     for scenario, auth, ours, peer in _side_by_side(runs, "users"):
-        p95 = _ratio(ours["wrk"]["latency_ms"]["p95"], peer["wrk"]["latency_ms"]["p95"] if peer else None)
+        # Latency: how many times longer the peer's p95 is (a ratio below 1 would read as ours being slower).
+        p95 = _ratio(peer["wrk"]["latency_ms"]["p95"] if peer else None, ours["wrk"]["latency_ms"]["p95"])
         cells = [scenario, auth, _rps(ours), *_latency(ours, "p50", "p95", "p99", "max"), _errors(ours)]
         rows.append([*cells, _rps(peer), *_latency(peer, "p50", "p95", "p99", "max"), _errors(peer), p95])
     return _table(head, rows)
