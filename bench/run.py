@@ -382,7 +382,8 @@ def _scale(bench: Bench, args: argparse.Namespace, out: Path, meta: dict[str, An
     meta["sizes"], meta["seeding"] = sizes, {}
     chosen = [s for s in scenarios(list_variants=False) if s.name in ("get", "list")]
     modes = args.modes.split(",")
-    bench.total = len(sizes) * len(modes) * len(chosen) * (2 if args.peer else 1)
+    repeats = {mode: args.rounds if mode == "capacity" else 1 for mode in modes}
+    bench.total = len(sizes) * len(chosen) * sum(repeats.values()) * (2 if args.peer else 1)
     lines = []
     for index, size in enumerate(sizes):
         tasks = _parse_size(size)
@@ -398,11 +399,15 @@ def _scale(bench: Bench, args: argparse.Namespace, out: Path, meta: dict[str, An
         plan = [
             planned
             for mode in modes
-            for planned in alternate(
-                chosen, ours, peer, mode, "off", size, rounds=args.rounds if mode == "capacity" else 1
-            )
+            for planned in alternate(chosen, ours, peer, mode, "off", size, rounds=repeats[mode])
         ]
-        bench.later = [Planned(m, s, ours, "off", later) for later in sizes[index + 1 :] for m in modes for s in chosen]
+        bench.later = [
+            Planned(m, s, ours, "off", later)
+            for later in sizes[index + 1 :]
+            for m in modes
+            for s in chosen
+            for _ in range(repeats[m] * (2 if peer else 1))
+        ]
         with bench.serving(_servers(args, out, size, ours, peer, {"TODO_AUTH": "disabled"}), size):
             for target in seeded:
                 target.check()
