@@ -136,7 +136,8 @@ class Bench:
             **scenario.env,
         }
         if not capacity:
-            env["BENCH_SIMULATED_USERS"] = str(target.simulated_users(connections))
+            people, their_tasks = target.simulated_users(connections)
+            env["BENCH_SIMULATED_USERS"], env["BENCH_PAIRS"] = str(people), str(their_tasks)
         label = f"{self.done:03d}-{target.name}-{planned.auth}-{planned.mode}-{scenario.name}"
         label = label.replace(" ", "_").replace("=", "").replace("&", "")
         pool = self._delete_pools(planned, env, label) if scenario.name == "delete" else {}

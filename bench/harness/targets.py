@@ -57,13 +57,25 @@ class Target:
             connection.execute("VACUUM tasks")
         return time.monotonic() - started
 
-    def simulated_users(self, count: int) -> Path:
-        """A file of ``count`` users for a users run to stand for, one per connection: the first
-        distinct users of the (shuffled) pairs file, so that each has tasks to read and change."""
-        path = self.data_dir / f"simulated-{count}.txt"
-        people = dict.fromkeys(line.split()[0] for line in self.pairs_file.read_text().splitlines() if line.strip())
-        path.write_text("".join(f"{user}\n" for user in list(people)[:count]))
-        return path
+    def simulated_users(self, count: int) -> tuple[Path, Path]:
+        """Files of ``count`` users for a users run to stand for, one per connection, drawn evenly
+        (and the same every time) from all seeded users, and of up to 20 tasks of each of them."""
+        people_file, pairs_file = (
+            self.data_dir / f"simulated-{count}.txt",
+            self.data_dir / f"simulated-{count}-pairs.txt",
+        )
+        if not (people_file.exists() and pairs_file.exists()):
+            users = self.users_file.read_text().split()
+            people = random.Random(count).sample(users, min(count, len(users)))
+            with psycopg.connect(self.database_url) as connection:
+                rows = connection.execute(
+                    "SELECT user_id, id FROM (SELECT user_id, id, row_number() OVER (PARTITION BY user_id ORDER BY id)"
+                    " AS n FROM tasks WHERE user_id = ANY(%s)) AS theirs WHERE n <= 20",
+                    (people,),
+                ).fetchall()
+            people_file.write_text("".join(f"{user}\n" for user in people))
+            pairs_file.write_text("".join(f"{user} {task}\n" for user, task in rows))
+        return people_file, pairs_file
 
     def make_delete_pool(self, count: int, path: Path, seed: int, users: list[str] | None = None) -> None:
         """Insert ``count`` tasks for ``users`` (all users when None), made for deleting, and list them in ``path``."""

@@ -9,6 +9,7 @@
 --   BENCH_THREADS     wrk's -t, so that a pool of tasks to delete can be split between threads
 --   BENCH_SEARCH_WORDS  comma-separated words for q= (list.lua, mixed.lua)
 --   BENCH_SIMULATED_USERS  users runs: a file of the users the connections stand for, one per line
+--   BENCH_PAIRS       the "<user> <task>" file to read instead of pairs.txt (users runs: their tasks)
 --
 -- wrk runs one Lua state per thread (init, request, response, delay) and a main one (setup,
 -- done). done() gathers the threads' counters and prints one line: BENCH_RESULT {json}.
@@ -133,7 +134,7 @@ function init(args)
       users = read_lines("users.txt")
    end
    if NEEDS_PAIRS then
-      pair_user, pair_task = read_pairs("pairs.txt")
+      pair_user, pair_task = read_pairs(os.getenv("BENCH_PAIRS") or "pairs.txt")
    end
    if os.getenv("BENCH_SIMULATED_USERS") then
       keep_simulated_users(read_lines(os.getenv("BENCH_SIMULATED_USERS")))
