@@ -2,8 +2,8 @@
 
 ``asyncio.Semaphore`` inside ``asyncio.timeout`` does the same job, but arms, reschedules
 and cancels a timer for every waiter, and under load nearly every request waits (64
-concurrent requests share 8 connections in ``make bench``): that was 4 % of a request's
-CPU, more than the rest of the pool bookkeeping together. Here a waiter is one future in a
+concurrent requests share 8 connections in ``make bench``): replacing it took 2.8 % off the
+instructions a GET costs in the application (callgrind). Here a waiter is one future in a
 queue, and a single timer, armed for the earliest deadline, turns away whoever waited too
 long: a request that gets in within its deadline never touches a timer.
 """
