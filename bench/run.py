@@ -12,7 +12,7 @@ a JWKS served here); the peer, given with --peer, runs the scenarios it supports
 with ours. Each capacity run is made twice (--rounds), ours and the peer in turn, and the better
 one counts: a machine shared with other work only ever lowers throughput, so the better run is
 the nearer to what the server can do. --scale measures get and list on tables of 100k, 1M and
-10M tasks instead.
+10M tasks instead, all served at once and measured in turn, several times (--scale-rounds).
 
 Results go to bench/results/<timestamp>/: results.json, results.md (also printed at the end),
 chart.png, the data files the scripts read, wrk's raw output and the servers' logs.
@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -252,14 +252,15 @@ class Bench:
         if bad:
             self.warn(f"{server.name}: {len(bad)} error line(s) in {server.log.name}, first: {bad[0][:200]}")
 
-    def run_all(self, plan: list[Planned], phase: str) -> None:
+    def run_all(self, plan: list[Planned], phase: str | None = None) -> None:
+        """Make the planned runs; each belongs to ``phase``, or to its size when no phase is given."""
         for index, planned in enumerate(plan):
             try:
                 record = self.execute(planned, remaining=plan[index + 1 :] + self.later)
             except (wrk.WrkFailed, subprocess.TimeoutExpired, psycopg.Error) as error:
                 self.warn(f"{planned.mode} {planned.scenario.name} on {planned.target.name} failed: {error}")
                 continue
-            record["phase"] = phase
+            record["phase"] = phase or planned.size
 
 
 def alternate(
@@ -322,16 +323,23 @@ def _prepare(args: argparse.Namespace, out: Path, size: str, users: int, tasks: 
 
 
 def _servers(
-    args: argparse.Namespace, out: Path, tag: str, ours: Target, peer: Target | None, auth_env: dict[str, str]
+    args: argparse.Namespace,
+    out: Path,
+    tag: str,
+    ours: Target,
+    peer: Target | None,
+    auth_env: dict[str, str],
+    *,
+    port_offset: int = 0,
 ) -> list[Server]:
     logs = out / "logs"
     ours.server = ours_server(
-        ours, port=args.port, workers=args.workers, log=logs / f"ours-{tag}.log", auth_env=auth_env
+        ours, port=args.port + port_offset, workers=args.workers, log=logs / f"ours-{tag}.log", auth_env=auth_env
     )
     if peer is None:
         return [ours.server]
     peer.server = peer_server(
-        Path(args.peer), peer, port=args.peer_port, workers=args.workers, log=logs / f"peer-{tag}.log"
+        Path(args.peer), peer, port=args.peer_port + port_offset, workers=args.workers, log=logs / f"peer-{tag}.log"
     )
     return [ours.server, peer.server]
 
@@ -379,14 +387,14 @@ def _standard(bench: Bench, args: argparse.Namespace, out: Path, meta: dict[str,
 
 
 def _scale(bench: Bench, args: argparse.Namespace, out: Path, meta: dict[str, Any]) -> None:
+    """Get and list at each size. Every size is served at once and measured in turn, round after
+    round, the order reversed every other round: the machine's drift then falls on all sizes
+    alike, instead of on whichever size happens to come last."""
     sizes = args.sizes.split(",")
     meta["sizes"], meta["seeding"] = sizes, {}
     chosen = [s for s in scenarios(list_variants=False) if s.name in ("get", "list")]
-    modes = args.modes.split(",")
-    repeats = {mode: args.rounds if mode == "capacity" else 1 for mode in modes}
-    bench.total = len(sizes) * len(chosen) * sum(repeats.values()) * (2 if args.peer else 1)
-    lines = []
-    for index, size in enumerate(sizes):
+    lines, prepared = [], []
+    for size in sizes:
         tasks = _parse_size(size)
         users = max(1, tasks // args.tasks_per_user)
         ours, peer = _prepare(args, out, size, users, tasks)
@@ -397,32 +405,47 @@ def _scale(bench: Bench, args: argparse.Namespace, out: Path, meta: dict[str, An
                 "reused": target.reused,
             }
         lines.append(f"- {size}: {users:,} users, {tasks:,} tasks; " + "; ".join(_seeding(t) for t in seeded))
-        plan = [
-            planned
-            for mode in modes
-            for planned in alternate(chosen, ours, peer, mode, "off", size, rounds=repeats[mode])
-        ]
-        bench.later = [
-            Planned(m, s, ours, "off", later)
-            for later in sizes[index + 1 :]
-            for m in modes
-            for s in chosen
-            for _ in range(repeats[m] * (2 if peer else 1))
-        ]
-        with bench.serving(_servers(args, out, size, ours, peer, {"TODO_AUTH": "disabled"}), size):
-            for target in seeded:
-                target.check()
-            bench.run_all(plan, size)
+        prepared.append((size, ours, peer))
+    plan = across_sizes(chosen, prepared, args.modes.split(","), args.scale_rounds)
+    bench.total = len(plan)
+    with ExitStack() as serving:
+        for index, (size, ours, peer) in enumerate(prepared):
+            servers = _servers(args, out, size, ours, peer, {"TODO_AUTH": "disabled"}, port_offset=10 * index)
+            serving.enter_context(bench.serving(servers, size))
+            for target in (ours, peer):
+                if target is not None:
+                    target.check()
+        bench.run_all(plan)
     machine = meta["machine"]
     meta["summary"] = [
         f"Get and list as the table grows ({args.tasks_per_user} tasks per user on average), authentication off, "
         f"{args.workers} workers per server. Capacity: {_capacity(args)}. Users: {_users(args)}.",
+        "",
+        f"Every size is served at once and each scenario is measured {args.scale_rounds} times per size, the sizes "
+        "in turn and in reverse order every other round; a capacity figure is the best of its runs, a users "
+        "figure the run with the median p50 (every run's p50 is listed below the table).",
         "",
         *lines,
         "",
         f"Machine: {machine['cpu']} ({machine['cores']} cores), PostgreSQL {machine['postgres']}, "
         f"commit {machine['commit']}.",
     ]
+
+
+def across_sizes(
+    scenarios_: list[Scenario], prepared: list[tuple[str, Target, Target | None]], modes: list[str], rounds: int
+) -> list[Planned]:
+    """Each scenario at every size, ``rounds`` times: sizes in turn, reversed every other round, and
+    at each size ours and the peer (when it does the scenario) in turn, also swapped every other round."""
+    plan = []
+    for mode in modes:
+        for scenario in scenarios_:
+            for round_ in range(rounds):
+                for size, ours, peer in prepared if round_ % 2 == 0 else prepared[::-1]:
+                    sides = [ours, peer] if peer is not None and scenario.peer else [ours]
+                    order = sides if round_ % 2 == 0 else sides[::-1]
+                    plan += [Planned(mode, scenario, target, "off", size) for target in order]
+    return plan
 
 
 def _seeding(target: Target) -> str:
@@ -494,6 +517,7 @@ def _summary(args: argparse.Namespace, ours: Target, peer: Target | None) -> lis
 
 def _capacity(args: argparse.Namespace) -> str:
     best = f"; each figure the best of {args.rounds} runs, ours and the peer alternating" if args.rounds > 1 else ""
+    best = "" if args.scale else best  # --scale repeats runs its own way (--scale-rounds), said in its summary
     return (
         f"wrk -c {args.connections} -t {args.threads}, a closed loop, {args.duration:g} s per run after a "
         f"{args.warmup:g} s warm-up{best}"
@@ -654,6 +678,7 @@ def _arguments() -> argparse.Namespace:
     add("--scale", action="store_true", help="measure get and list at each of --sizes instead")
     add("--sizes", default="100k,1m,10m", help="--scale: table sizes in tasks (default 100k,1m,10m)")
     add("--tasks-per-user", type=int, default=100, help="--scale: users = tasks / this (default 100)")
+    add("--scale-rounds", type=int, default=3, help="--scale: runs per scenario, mode and size (default 3)")
     add(
         "--start-timeout",
         type=float,

@@ -11,10 +11,16 @@ DASH = "—"
 
 
 def find(runs: Iterable[Run], **match: Any) -> Run | None:
-    """The run that matches; of several (capacity runs are repeated, see --rounds), the one that
-    served most requests per second, error-free runs first: the capacity the machine allowed."""
+    """The run that matches. Of several repeats, for a capacity run the one that served most
+    requests per second, error-free runs first (the capacity the machine allowed); for a users
+    run the one with the median p50, the slower middle one of an even count (the latency a user
+    typically met, neither the luckiest run nor the unluckiest)."""
     matches = [run for run in runs if all(run.get(key) == value for key, value in match.items())]
-    return max(matches, key=lambda run: (not run["wrk"]["errors"], run["wrk"]["rps"]), default=None)
+    if not matches:
+        return None
+    if matches[0]["mode"] == "users":
+        return sorted(matches, key=lambda run: run["wrk"]["latency_ms"]["p50"])[len(matches) // 2]
+    return max(matches, key=lambda run: (not run["wrk"]["errors"], run["wrk"]["rps"]))
 
 
 def _rps(run: Run | None) -> str:
@@ -166,8 +172,35 @@ def scale_table(runs: list[Run], sizes: list[str]) -> str:
     return "\n".join(lines)
 
 
+def growth_table(runs: list[Run], sizes: list[str]) -> str:
+    """Every users run's p50 by size, in the order made, and the typical p50 at the largest size
+    against the smallest: the cost of growth a user notices."""
+    first, last = sizes[0], sizes[-1]
+    lines = [
+        "| scenario | target | "
+        + " | ".join(f"{size}: p50 of each run, ms" for size in sizes)
+        + f" | typical p50, {last} vs {first} |",
+        "|---|---|" + "---:|" * (len(sizes) + 1),
+    ]
+    for scenario in _scenarios(runs, "users"):
+        for target in ("ours", "peer"):
+            match = {"mode": "users", "scenario": scenario, "target": target}
+            cells = []
+            for size in sizes:
+                made = [run for run in runs if run.get("size") == size and all(run[k] == v for k, v in match.items())]
+                cells.append(" / ".join(_ms(run["wrk"]["latency_ms"]["p50"]) for run in made) or DASH)
+            small, large = find(runs, size=first, **match), find(runs, size=last, **match)
+            if small is None or large is None:
+                continue
+            change = large["wrk"]["latency_ms"]["p50"] / small["wrk"]["latency_ms"]["p50"] - 1
+            lines.append(f"| {scenario} | {target} | " + " | ".join(cells) + f" | {change:+.0%} |")
+    return "\n".join(lines)
+
+
 def scale_markdown(meta: dict[str, Any], runs: list[Run], sizes: list[str], warnings: list[str]) -> str:
     parts = [f"# Cost of growth {meta['started']}", "", *meta["summary"], "", scale_table(runs, sizes), ""]
+    if len(sizes) > 1 and any(run["mode"] == "users" for run in runs):
+        parts += ["## p50 as the table grows (users runs)", "", growth_table(runs, sizes), ""]
     parts += ["## Warnings", "", *([f"- {warning}" for warning in warnings] or ["- none"]), ""]
     return "\n".join(parts)
 
