@@ -300,7 +300,15 @@ def main() -> int:
 
 
 def _prepare(args: argparse.Namespace, out: Path, size: str, users: int, tasks: int) -> tuple[Target, Target | None]:
-    """Seed (or reuse) our database and, with --peer, the peer's, for ``users`` and ``tasks``."""
+    """Seed (or reuse) our database and, with --peer, the peer's, for ``users`` and ``tasks``; then warm them."""
+    ours, peer = _seed(args, out, size, users, tasks)
+    for target in (ours, peer):
+        if target is not None:
+            print(f"warming {target.database_url.rsplit('/', 1)[-1]}: {target.warm()}", flush=True)
+    return ours, peer
+
+
+def _seed(args: argparse.Namespace, out: Path, size: str, users: int, tasks: int) -> tuple[Target, Target | None]:
     suffix = f"-{size}" if args.scale else ""
     database = (None if args.scale else args.database) or f"todo_bench_{size}"
     logs = out / "logs"
@@ -536,9 +544,10 @@ def _users(args: argparse.Namespace) -> str:
 def _measure(run: Any, workers: list[int], database_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run ``run()`` (a wrk run) and read what it cost: the workers' CPU and memory, PostgreSQL's CPU, and the
     CPU of everything else on the machine meanwhile (other_cpu_s: how quiet the machine was)."""
-    with _database_backends(database_url) as (backends, postmaster):
+    with _database_backends(database_url) as (backends, postmaster, blocks):
         before = {pid: procs.usage(pid) for pid in workers}
-        db_before = procs.cpu_of(backends())
+        db_before, blocks_before = procs.cpu_of(backends()), blocks()
+        storage_before = procs.storage_reads(list(db_before))
         postgres_before, busy_before, wall_before = (
             procs.postgres_seconds(postmaster),
             procs.busy_seconds(),
@@ -548,6 +557,8 @@ def _measure(run: Any, workers: list[int], database_url: str) -> tuple[dict[str,
         busy, wall = procs.busy_seconds() - busy_before, time.monotonic() - wall_before
         postgres = procs.postgres_seconds(postmaster) - postgres_before
         db_after = procs.cpu_of(backends())
+        storage = procs.storage_reads(list(db_after)) - storage_before
+        blocks_read, blocks_hit = (after - first for after, first in zip(blocks(), blocks_before, strict=True))
     rows = []
     for pid in workers:
         first, last = before.get(pid), procs.usage(pid)
@@ -562,6 +573,11 @@ def _measure(run: Any, workers: list[int], database_url: str) -> tuple[dict[str,
         "database": {
             "db_cpu_s": round(sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items()), 3),
             "postgres_cpu_s": round(postgres, 3),
+            # Blocks this database found outside PostgreSQL's shared buffers, and in them; and of the
+            # former, the kB its backends had to read from storage (the operating system's cache missed).
+            "blocks_read": blocks_read,
+            "blocks_hit": blocks_hit,
+            "storage_read_kb": round(storage / 1024),
         },
         "machine": {
             "wall_s": round(wall, 3),
@@ -586,15 +602,22 @@ def _settle(workers: list[int], *, quiet_s: float = 0.5, limit_s: float = 60.0) 
 
 
 @contextmanager
-def _database_backends(url: str) -> Iterator[tuple[Any, int]]:
-    """A function listing the backends connected to the database (but this one), and their postmaster's pid."""
+def _database_backends(url: str) -> Iterator[tuple[Any, int, Any]]:
+    """A function listing the backends connected to the database (but this one), their postmaster's pid,
+    and a function giving the database's blocks read and hit so far."""
     with psycopg.connect(url, autocommit=True) as connection:
 
         def backends() -> list[int]:
             query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             return [row[0] for row in connection.execute(query)]
 
-        yield backends, procs.postmaster_of(connection.info.backend_pid)
+        def blocks() -> tuple[int, int]:
+            connection.execute("SELECT pg_stat_clear_snapshot()")  # else a session sees its first numbers again
+            query = "SELECT blks_read, blks_hit FROM pg_stat_database WHERE datname = current_database()"
+            row = connection.execute(query).fetchone()
+            return (row[0], row[1]) if row else (0, 0)
+
+        yield backends, procs.postmaster_of(connection.info.backend_pid), blocks
 
 
 def _machine() -> dict[str, Any]:

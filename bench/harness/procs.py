@@ -1,4 +1,4 @@
-"""What processes cost, read from /proc: CPU time, peak memory, and the machine's busy time."""
+"""What processes cost, read from /proc: CPU time, peak memory, storage reads, and the machine's busy time."""
 
 from __future__ import annotations
 
@@ -97,3 +97,15 @@ def cpu_of(pids: list[int]) -> dict[int, float]:
         if (sample := usage(pid)) is not None:
             found[pid] = sample.cpu_s
     return found
+
+
+def storage_reads(pids: list[int]) -> int:
+    """Bytes the processes have had read from storage so far (not from the operating system's cache)."""
+    total = 0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/io").read_text().splitlines()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        total += next((int(line.split()[1]) for line in lines if line.startswith("read_bytes:")), 0)
+    return total

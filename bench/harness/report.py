@@ -197,10 +197,36 @@ def growth_table(runs: list[Run], sizes: list[str]) -> str:
     return "\n".join(lines)
 
 
+def reads_table(runs: list[Run], sizes: list[str]) -> str:
+    """Per request of each typical users run: blocks PostgreSQL found outside its shared buffers,
+    and kB it had to read from storage because the operating system's cache missed too."""
+    lines = [
+        "| scenario | target | "
+        + " | ".join(f"{size}: blocks outside shared buffers · kB from storage" for size in sizes)
+        + " |",
+        "|---|---|" + "---:|" * len(sizes),
+    ]
+    for scenario in _scenarios(runs, "users"):
+        for target in ("ours", "peer"):
+            cells = []
+            for size in sizes:
+                run = find(runs, mode="users", scenario=scenario, target=target, size=size)
+                database = {} if run is None else run["database"]
+                if run is None or "blocks_read" not in database:
+                    cells.append(DASH)
+                    continue
+                requests = max(run["wrk"]["requests"], 1)
+                cells.append(f"{database['blocks_read'] / requests:.2f} · {database['storage_read_kb'] / requests:.2f}")
+            if any(cell != DASH for cell in cells):
+                lines.append(f"| {scenario} | {target} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def scale_markdown(meta: dict[str, Any], runs: list[Run], sizes: list[str], warnings: list[str]) -> str:
     parts = [f"# Cost of growth {meta['started']}", "", *meta["summary"], "", scale_table(runs, sizes), ""]
     if len(sizes) > 1 and any(run["mode"] == "users" for run in runs):
         parts += ["## p50 as the table grows (users runs)", "", growth_table(runs, sizes), ""]
+        parts += ["## Reads per request (users runs)", "", reads_table(runs, sizes), ""]
     parts += ["## Warnings", "", *([f"- {warning}" for warning in warnings] or ["- none"]), ""]
     return "\n".join(parts)
 

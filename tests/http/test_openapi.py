@@ -22,7 +22,7 @@ async def test_the_document_is_openapi_3_1_and_covers_every_route(client: AsyncT
         ("/api/{user_id}/tasks", "get"), ("/api/{user_id}/tasks", "post"),
         ("/api/{user_id}/tasks/{task_id}", "get"), ("/api/{user_id}/tasks/{task_id}", "put"),
         ("/api/{user_id}/tasks/{task_id}", "patch"), ("/api/{user_id}/tasks/{task_id}", "delete"),
-        ("/api/{user_id}/tasks/{task_id}/complete", "patch"), ("/health", "get"),
+        ("/api/{user_id}/tasks/{task_id}/complete", "patch"), ("/health", "get"), ("/health/ready", "get"),
     } <= operations  # fmt: skip
 
 
