@@ -65,13 +65,14 @@ class Target:
         try:
             with psycopg.connect(self.database_url, autocommit=True) as connection:
                 connection.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-                blocks = connection.execute(
-                    "SELECT coalesce(sum(pg_prewarm(c.oid, 'read')), 0)::bigint FROM pg_class c JOIN pg_namespace n"
-                    " ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')"
+                read = connection.execute(
+                    "SELECT coalesce(sum(pg_prewarm(c.oid, 'read')), 0)::bigint * current_setting('block_size')::int"
+                    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')"
                 ).fetchone()
         except psycopg.Error as error:
             return f"{self.name}: not warmed, pg_prewarm failed ({str(error).strip()})"
-        size, seconds = (blocks[0] if blocks else 0) * 8192 / 1e9, time.monotonic() - started
+        size, seconds = (read[0] if read else 0) / 1e9, time.monotonic() - started
         return f"{self.name}: read {size:.1f} GB of tables and indexes into the cache in {seconds:.1f} s"
 
     def simulated_users(self, count: int) -> tuple[Path, Path]:
