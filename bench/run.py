@@ -524,8 +524,9 @@ def _summary(args: argparse.Namespace, ours: Target, peer: Target | None) -> lis
 
 
 def _capacity(args: argparse.Namespace) -> str:
-    best = f"; each figure the best of {args.rounds} runs, ours and the peer alternating" if args.rounds > 1 else ""
-    best = "" if args.scale else best  # --scale repeats runs its own way (--scale-rounds), said in its summary
+    # --scale repeats runs its own way (--scale-rounds), which its summary says.
+    repeated = args.rounds > 1 and not args.scale
+    best = f"; each figure the best of {args.rounds} runs, ours and the peer alternating" if repeated else ""
     return (
         f"wrk -c {args.connections} -t {args.threads}, a closed loop, {args.duration:g} s per run after a "
         f"{args.warmup:g} s warm-up{best}"

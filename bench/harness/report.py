@@ -10,12 +10,17 @@ Run = dict[str, Any]
 DASH = "—"
 
 
+def matching(runs: Iterable[Run], **match: Any) -> list[Run]:
+    """The runs whose fields hold the given values, in the order they were made."""
+    return [run for run in runs if all(run.get(key) == value for key, value in match.items())]
+
+
 def find(runs: Iterable[Run], **match: Any) -> Run | None:
     """The run that matches. Of several repeats, for a capacity run the one that served most
     requests per second, error-free runs first (the capacity the machine allowed); for a users
     run the one with the median p50, the slower middle one of an even count (the latency a user
     typically met, neither the luckiest run nor the unluckiest)."""
-    matches = [run for run in runs if all(run.get(key) == value for key, value in match.items())]
+    matches = matching(runs, **match)
     if not matches:
         return None
     if matches[0]["mode"] == "users":
@@ -187,7 +192,7 @@ def growth_table(runs: list[Run], sizes: list[str]) -> str:
             match = {"mode": "users", "scenario": scenario, "target": target}
             cells = []
             for size in sizes:
-                made = [run for run in runs if run.get("size") == size and all(run[k] == v for k, v in match.items())]
+                made = matching(runs, size=size, **match)
                 cells.append(" / ".join(_ms(run["wrk"]["latency_ms"]["p50"]) for run in made) or DASH)
             small, large = find(runs, size=first, **match), find(runs, size=last, **match)
             if small is None or large is None:
@@ -211,11 +216,10 @@ def reads_table(runs: list[Run], sizes: list[str]) -> str:
             cells = []
             for size in sizes:
                 run = find(runs, mode="users", scenario=scenario, target=target, size=size)
-                database = {} if run is None else run["database"]
-                if run is None or "blocks_read" not in database:
+                if run is None or "blocks_read" not in run["database"]:
                     cells.append(DASH)
                     continue
-                requests = max(run["wrk"]["requests"], 1)
+                database, requests = run["database"], max(run["wrk"]["requests"], 1)
                 cells.append(f"{database['blocks_read'] / requests:.2f} · {database['storage_read_kb'] / requests:.2f}")
             if any(cell != DASH for cell in cells):
                 lines.append(f"| {scenario} | {target} | " + " | ".join(cells) + " |")
