@@ -45,11 +45,12 @@ format: install ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-# Load tests against scratch databases on a local PostgreSQL (created when missing): `make bench`,
-# or `make bench PEER=DIR` to measure another implementation of the API beside ours. BENCH_ARGS
+# Load tests against scratch databases on the benchmark's own PostgreSQL server (a cluster in
+# bench/.postgres, started for the run, its shared buffers a quarter of the memory), or on the
+# server at BENCH_SERVER (e.g. postgresql://postgres@127.0.0.1:5432) when set: `make bench`, or
+# `make bench PEER=DIR` to measure another implementation of the API beside ours. BENCH_ARGS
 # passes options to bench/run.py (see `.venv/bin/python bench/run.py --help`).
-BENCH_SERVER ?= postgresql://postgres@127.0.0.1:5432
-BENCH_RUN = $(PY) bench/run.py --server $(BENCH_SERVER) $(if $(PEER),--peer $(PEER))
+BENCH_RUN = $(PY) bench/run.py $(if $(BENCH_SERVER),--server $(BENCH_SERVER)) $(if $(PEER),--peer $(PEER))
 
 bench: install ## Load-test ours (and PEER=dir) at 10k users / 1M tasks; results in bench/results/
 	@command -v wrk > /dev/null || { echo "make bench needs wrk: apt-get install -y wrk (Debian, Ubuntu) or brew install wrk (macOS)"; exit 2; }

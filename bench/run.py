@@ -37,6 +37,7 @@ from typing import Any
 
 import psycopg
 from harness import procs, report, wrk
+from harness.postgres import BenchPostgres
 from harness.servers import Server
 from harness.targets import Target, ours_server, peer_server, prepare_ours, prepare_peer
 from harness.tokens import Jwks
@@ -286,16 +287,26 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"results: {out}", flush=True)
     bench = Bench(args, out)
-    meta: dict[str, Any] = {"started": stamp, "options": vars(args), "machine": _machine(), "summary": []}
-    try:
-        if args.scale:
-            _scale(bench, args, out, meta)
-        else:
-            _standard(bench, args, out, meta)
-    finally:
-        meta["finished"] = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        meta["minutes"] = round((time.monotonic() - bench.started) / 60, 1)
-        _write(bench, meta, out, args)
+    meta: dict[str, Any] = {"started": stamp, "options": vars(args), "summary": []}
+    with ExitStack() as cleanup:
+        postgres = None
+        if args.server is None:
+            postgres = BenchPostgres(shared_buffers_mb=args.shared_buffers)
+            args.server = postgres.start()
+            cleanup.callback(postgres.stop)
+            print(f"PostgreSQL: {postgres.describe()}, at {args.server}", flush=True)
+        meta["machine"] = _machine(args.server)
+        meta["machine"]["database_server"] = postgres.describe() if postgres else f"the server at {args.server}"
+        meta["machine"]["database_settings"] = _settings(args.server)
+        try:
+            if args.scale:
+                _scale(bench, args, out, meta)
+            else:
+                _standard(bench, args, out, meta)
+        finally:
+            meta["finished"] = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            meta["minutes"] = round((time.monotonic() - bench.started) / 60, 1)
+            _write(bench, meta, out, args)
     return 0
 
 
@@ -355,7 +366,7 @@ def _servers(
 def _standard(bench: Bench, args: argparse.Namespace, out: Path, meta: dict[str, Any]) -> None:
     ours, peer = _prepare(args, out, _label(args.tasks), args.users, args.tasks)
     meta["seeding"] = {t.name: {"seconds": round(t.seed_seconds, 1), "reused": t.reused} for t in (ours, peer) if t}
-    meta["summary"] = _summary(args, ours, peer)
+    meta["summary"] = _summary(args, ours, peer, meta["machine"])
     chosen = [s for s in scenarios(list_variants=not args.no_list_variants) if _wanted(s, args.only)]
     with_users = [s for s in chosen if s.users_mode]
     modes, auths = args.modes.split(","), args.auth.split(",")
@@ -435,8 +446,7 @@ def _scale(bench: Bench, args: argparse.Namespace, out: Path, meta: dict[str, An
         "",
         *lines,
         "",
-        f"Machine: {machine['cpu']} ({machine['cores']} cores), PostgreSQL {machine['postgres']}, "
-        f"commit {machine['commit']}.",
+        f"Machine: {machine['cpu']} ({machine['cores']} cores), commit {machine['commit']}. {_database(machine)}",
     ]
 
 
@@ -503,14 +513,14 @@ def _write(bench: Bench, meta: dict[str, Any], out: Path, args: argparse.Namespa
     print(f"results: {out}/results.md, results.json, chart.png ({meta.get('minutes', 0)} minutes)")
 
 
-def _summary(args: argparse.Namespace, ours: Target, peer: Target | None) -> list[str]:
-    machine = _machine()
+def _summary(args: argparse.Namespace, ours: Target, peer: Target | None, machine: dict[str, Any]) -> list[str]:
     lines = [
         f"- Data: {args.users:,} users and {args.tasks:,} tasks. Ours with `todo bench seed` ({_seeding(ours)})"
         + (f"; the peer with its `load/seed.py` ({_seeding(peer)})." if peer else "."),
         f"- Servers: {args.workers} worker processes each, on the same machine as PostgreSQL and wrk "
-        f"({machine['cpu']}, {machine['cores']} cores; PostgreSQL {machine['postgres']}). Ours: `todo serve` with its "
-        "default pool (4 connections per worker), TODO_LOG_LEVEL=warning.",
+        f"({machine['cpu']}, {machine['cores']} cores). Ours: `todo serve` with its default pool (4 connections per "
+        "worker), TODO_LOG_LEVEL=warning.",
+        f"- {_database(machine)}",
         "- Auth on: EdDSA JWTs, one per user, verified against a JWKS served on a local port (TODO_JWKS_URL).",
         f"- Commit {machine['commit']}; {machine['wrk']}.",
     ]
@@ -521,6 +531,13 @@ def _summary(args: argparse.Namespace, ours: Target, peer: Target | None) -> lis
             "own thousands). Its PUT is partial; both get the same title and description. Ratios are ours/peer."
         )
     return lines
+
+
+def _database(machine: dict[str, Any]) -> str:
+    settings = machine.get("database_settings", {})
+    shown = ", ".join(f"{name} {value}" for name, value in settings.items())
+    where = machine.get("database_server", "")
+    return f"PostgreSQL {machine['postgres']}: {where}" + (f" ({shown})." if shown else ".")
 
 
 def _capacity(args: argparse.Namespace) -> str:
@@ -621,7 +638,7 @@ def _database_backends(url: str) -> Iterator[tuple[Any, int, Any]]:
         yield backends, procs.postmaster_of(connection.info.backend_pid), blocks
 
 
-def _machine() -> dict[str, Any]:
+def _machine(server_url: str) -> dict[str, Any]:
     def command(*argv: str) -> str:
         try:
             done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT, timeout=10)
@@ -640,15 +657,21 @@ def _machine() -> dict[str, Any]:
     commit = command("git", "rev-parse", "--short", "HEAD")
     if command("git", "status", "--porcelain", "--untracked-files=no"):
         commit += " with uncommitted changes"
-    postgres = command("psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version") or "?"
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "commit": commit,
         "python": platform.python_version(),
-        "postgres": postgres.split()[0] if postgres else "?",
+        "postgres": _settings(server_url, "server_version")["server_version"].split()[0],
         "wrk": command("wrk", "-v").split("[")[0].strip(),
     }
+
+
+def _settings(server_url: str, *names: str) -> dict[str, str]:
+    """The server's settings that shape a run's figures (or ``names``)."""
+    names = names or ("shared_buffers", "effective_cache_size", "max_connections")
+    with psycopg.connect(f"{server_url}/postgres") as connection:
+        return {name: str(connection.execute(f"SHOW {name}").fetchone()[0]) for name in names}  # type: ignore[index]
 
 
 def _wanted(scenario: Scenario, only: str | None) -> bool:
@@ -676,7 +699,12 @@ def _duration(seconds: float) -> str:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--server", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server for the scratch databases")
+    add(
+        "--server",
+        help="an existing PostgreSQL server for the scratch databases, e.g. postgresql://postgres@127.0.0.1:5432 "
+        "(default: the benchmark's own server in bench/.postgres, started for the run)",
+    )
+    add("--shared-buffers", type=int, help="the benchmark's own server: shared_buffers in MB (default: memory / 4)")
     add("--users", type=int, default=10_000, help="users to seed (default 10000)")
     add("--tasks", type=int, default=1_000_000, help="tasks to seed (default 1000000)")
     add("--database", help="our scratch database (default todo_bench_<size>, e.g. todo_bench_1m)")
