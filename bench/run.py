@@ -440,9 +440,10 @@ def _scale(bench: Bench, args: argparse.Namespace, out: Path, meta: dict[str, An
         f"Get and list as the table grows ({args.tasks_per_user} tasks per user on average), authentication off, "
         f"{args.workers} workers per server. Capacity: {_capacity(args)}. Users: {_users(args)}.",
         "",
-        f"Every size is served at once and each scenario is measured {args.scale_rounds} times per size, the sizes "
-        "in turn and in reverse order every other round; a capacity figure is the best of its runs, a users "
-        "figure the run with the median p50 (every run's p50 is listed below the table).",
+        f"Every size is served at once and each scenario is measured {args.scale_rounds} times per size: the sizes "
+        "in turn, in reverse order every other round. A capacity figure is the best of its runs, a users figure "
+        "the run with the median p50. The change from the smallest size to the largest is taken within rounds, "
+        "against the machine's drift (see below the table).",
         "",
         *lines,
         "",
@@ -720,7 +721,7 @@ def _arguments() -> argparse.Namespace:
     add("--rounds", type=int, default=2, help="capacity runs per scenario and side; the best counts (default 2)")
     add("--user-connections", type=int, default=1000, help="users runs: simulated users (default 1000)")
     add("--think-ms", type=int, default=1000, help="users runs: mean pause between a user's requests (default 1000)")
-    add("--users-duration", type=float, default=20, help="users runs: seconds measured (default 20)")
+    add("--users-duration", type=float, help="users runs: seconds measured (default 20, with --scale 10)")
     add("--users-warmup", type=float, default=3, help="users runs: seconds of the same load first (default 3)")
     add("--modes", default="capacity,users", help="kinds of run (default capacity,users)")
     add("--auth", default="off,on", help="authentication settings to run ours with (default off,on)")
@@ -730,7 +731,7 @@ def _arguments() -> argparse.Namespace:
     add("--scale", action="store_true", help="measure get and list at each of --sizes instead")
     add("--sizes", default="100k,1m,10m", help="--scale: table sizes in tasks (default 100k,1m,10m)")
     add("--tasks-per-user", type=int, default=100, help="--scale: users = tasks / this (default 100)")
-    add("--scale-rounds", type=int, default=3, help="--scale: runs per scenario, mode and size (default 3)")
+    add("--scale-rounds", type=int, default=6, help="--scale: runs per scenario, mode and size (default 6)")
     add(
         "--start-timeout",
         type=float,
@@ -738,7 +739,11 @@ def _arguments() -> argparse.Namespace:
         help="seconds a server may take to start (the peer's first start installs its environment)",
     )
     add("--results", default=str(ROOT / "bench" / "results"), help="where result directories go")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.users_duration is None:
+        # --scale compares sizes over many short runs: the shorter each run, the less the machine drifts in it.
+        args.users_duration = 10.0 if args.scale else 20.0
+    return args
 
 
 if __name__ == "__main__":

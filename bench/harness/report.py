@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -177,15 +179,35 @@ def scale_table(runs: list[Run], sizes: list[str]) -> str:
     return "\n".join(lines)
 
 
+def growth(runs: list[Run], small: str, large: str, **match: Any) -> tuple[float, list[float]] | None:
+    """The change in p50 from size ``small`` to ``large``, taken within rounds, and each pair's change.
+
+    On a virtual machine the same run can be half again as slow a few minutes later, so sizes are
+    compared only within a pass over them: a round goes through the sizes one way, the next the
+    other way, and in such a pair of rounds both sizes sit on average at the same moment. A pair's
+    change is the geometric mean of its two rounds' ratios (a steady drift cancels out), and the
+    figure is the median pair's (one disturbed run does not move it)."""
+    # A size's n-th run was made in the n-th round.
+    before, after = matching(runs, size=small, **match), matching(runs, size=large, **match)
+    ratios = [_p50(late) / _p50(early) for early, late in zip(before, after, strict=False)]
+    pairs = [ratios[index : index + 2] for index in range(0, len(ratios), 2)]
+    changes = [math.prod(pair) ** (1 / len(pair)) - 1 for pair in pairs]
+    return (statistics.median(changes), changes) if changes else None
+
+
+def _p50(run: Run) -> float:
+    return float(run["wrk"]["latency_ms"]["p50"])
+
+
 def growth_table(runs: list[Run], sizes: list[str]) -> str:
-    """Every users run's p50 by size, in the order made, and the typical p50 at the largest size
-    against the smallest: the cost of growth a user notices."""
+    """Every users run's p50 by size, in the order made, and the change from the smallest size to the
+    largest: the cost of growth a user notices."""
     first, last = sizes[0], sizes[-1]
     lines = [
         "| scenario | target | "
         + " | ".join(f"{size}: p50 of each run, ms" for size in sizes)
-        + f" | typical p50, {last} vs {first} |",
-        "|---|---|" + "---:|" * (len(sizes) + 1),
+        + f" | {last} vs {first}, each pair of rounds | {last} vs {first}, median |",
+        "|---|---|" + "---:|" * (len(sizes) + 2),
     ]
     for scenario in _scenarios(runs, "users"):
         for target in ("ours", "peer"):
@@ -194,33 +216,42 @@ def growth_table(runs: list[Run], sizes: list[str]) -> str:
             for size in sizes:
                 made = matching(runs, size=size, **match)
                 cells.append(" / ".join(_ms(run["wrk"]["latency_ms"]["p50"]) for run in made) or DASH)
-            small, large = find(runs, size=first, **match), find(runs, size=last, **match)
-            if small is None or large is None:
+            found = growth(runs, first, last, **match)
+            if found is None:
                 continue
-            change = large["wrk"]["latency_ms"]["p50"] / small["wrk"]["latency_ms"]["p50"] - 1
-            lines.append(f"| {scenario} | {target} | " + " | ".join(cells) + f" | {change:+.0%} |")
+            change, pairs = found
+            each = " / ".join(f"{pair:+.0%}" for pair in pairs)
+            lines.append(f"| {scenario} | {target} | " + " | ".join(cells) + f" | {each} | **{change:+.0%}** |")
     return "\n".join(lines)
 
 
-def reads_table(runs: list[Run], sizes: list[str]) -> str:
-    """Per request of each typical users run: blocks PostgreSQL found outside its shared buffers,
-    and kB it had to read from storage because the operating system's cache missed too."""
+def work_table(runs: list[Run], sizes: list[str]) -> str:
+    """Per request, the median over a size's users runs: CPU time of the workers and of the database's
+    backends, blocks PostgreSQL found outside its shared buffers, and kB it then read from storage
+    (the operating system's cache missed too). What grows here is what the table's growth costs."""
     lines = [
         "| scenario | target | "
-        + " | ".join(f"{size}: blocks outside shared buffers · kB from storage" for size in sizes)
+        + " | ".join(f"{size}: worker · database CPU ms · blocks outside buffers · kB read" for size in sizes)
         + " |",
         "|---|---|" + "---:|" * len(sizes),
     ]
+
+    def per_request(made: list[Run], value: Any) -> float:
+        return statistics.median(value(run) / max(run["wrk"]["requests"], 1) for run in made)
+
     for scenario in _scenarios(runs, "users"):
         for target in ("ours", "peer"):
             cells = []
             for size in sizes:
-                run = find(runs, mode="users", scenario=scenario, target=target, size=size)
-                if run is None or "blocks_read" not in run["database"]:
+                made = matching(runs, mode="users", scenario=scenario, target=target, size=size)
+                if not made or "blocks_read" not in made[0]["database"]:
                     cells.append(DASH)
                     continue
-                database, requests = run["database"], max(run["wrk"]["requests"], 1)
-                cells.append(f"{database['blocks_read'] / requests:.2f} · {database['storage_read_kb'] / requests:.2f}")
+                worker = per_request(made, lambda run: 1000 * run["server"]["cpu_s"])
+                database = per_request(made, lambda run: 1000 * run["database"]["db_cpu_s"])
+                blocks = per_request(made, lambda run: run["database"]["blocks_read"])
+                read = per_request(made, lambda run: run["database"]["storage_read_kb"])
+                cells.append(f"{worker:.2f} · {database:.2f} · {blocks:.2f} · {read:.2f}")
             if any(cell != DASH for cell in cells):
                 lines.append(f"| {scenario} | {target} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -230,7 +261,7 @@ def scale_markdown(meta: dict[str, Any], runs: list[Run], sizes: list[str], warn
     parts = [f"# Cost of growth {meta['started']}", "", *meta["summary"], "", scale_table(runs, sizes), ""]
     if len(sizes) > 1 and any(run["mode"] == "users" for run in runs):
         parts += ["## p50 as the table grows (users runs)", "", growth_table(runs, sizes), ""]
-        parts += ["## Reads per request (users runs)", "", reads_table(runs, sizes), ""]
+        parts += ["## Work per request (users runs, median)", "", work_table(runs, sizes), ""]
     parts += ["## Warnings", "", *([f"- {warning}" for warning in warnings] or ["- none"]), ""]
     return "\n".join(parts)
 
