@@ -26,6 +26,17 @@ async def test_the_document_is_openapi_3_1_and_covers_every_route(client: AsyncT
     } <= operations  # fmt: skip
 
 
+async def test_the_conditional_request_headers_are_documented(client: AsyncTestClient) -> None:
+    document = await openapi(client)
+    for path in ("/api/{user_id}/tasks/{task_id}", "/users/{user_id}/tasks/{task_id}"):
+        operations = document["paths"][path]
+        headers = {
+            method: {p["name"] for p in operations[method].get("parameters", []) if p["in"] == "header"}
+            for method in ("get", "put", "patch", "delete")
+        }
+        assert headers == {"get": {"If-None-Match"}, "put": {"If-Match"}, "patch": {"If-Match"}, "delete": {"If-Match"}}
+
+
 async def test_every_error_response_documents_the_one_error_body(client: AsyncTestClient) -> None:
     document = await openapi(client)
     for path, item in document["paths"].items():

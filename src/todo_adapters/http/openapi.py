@@ -11,12 +11,15 @@ from litestar.openapi.spec import Components, Reference, SecurityScheme
 
 from todo_adapters.http.auth import PUBLIC
 from todo_adapters.http.schemas import CompletionChange, NewTask, NewUser, TaskPatch, TaskReplacement
+from todo_adapters.http.tasks import IF_NONE_MATCH
 
 __all__ = ["openapi_config", "refine_openapi"]
 
 # Request bodies refuse unknown fields; the document must say so, or clients and test
 # generators would take extra fields for allowed ones.
 _CLOSED_BODIES = (NewTask, TaskReplacement, TaskPatch, CompletionChange, NewUser)
+# Headers a handler reads from the request itself, which Litestar therefore cannot document.
+_HEADERS_READ_BY_HAND = {"getTask": IF_NONE_MATCH, "getTaskDeprecated": IF_NONE_MATCH}
 
 
 def openapi_config(*, authenticated: bool) -> OpenAPIConfig:
@@ -44,3 +47,7 @@ def refine_openapi(app: Litestar) -> None:
         schema = schemas.get(body.__name__)
         if schema is not None and not isinstance(schema, Reference):
             schema.additional_properties = False
+    for path in (app.openapi_schema.paths or {}).values():
+        operation = path.get
+        if operation is not None and (header := _HEADERS_READ_BY_HAND.get(operation.operation_id or "")):
+            operation.parameters = [*(operation.parameters or []), header]

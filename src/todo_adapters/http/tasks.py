@@ -9,10 +9,12 @@ from uuid import UUID
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
+from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
-from litestar.types import Guard
+from litestar.types import Guard, Scope
 from msgspec import UNSET
 
 from todo_adapters.http.bodies import BODY_OPTIONAL, BODY_REQUIRED
@@ -31,7 +33,7 @@ from todo_core import DEFAULT_PAGE_SIZE, KEEP, MAX_PAGE_SIZE, Task, TaskQuery, T
 from todo_core.listing import SortField, StatusFilter
 from todo_core.rules import SEARCH_PATTERN, USER_ID_PATTERN
 
-__all__ = ["task_router"]
+__all__ = ["IF_NONE_MATCH", "task_router"]
 
 _SORTS = [f"{prefix}{field.value}" for field in SortField for prefix in ("-", "")]
 _ETAG = ResponseHeader(
@@ -43,6 +45,16 @@ _IF_MATCH = HeaderParameter(
     description="Only write if the task is still at this ETag; otherwise 412 and nothing changes.",
 )
 IfMatch = Annotated[str | None, _IF_MATCH]
+# Get reads If-None-Match from the raw headers itself: a header parameter would have Litestar
+# parse every header of every request into a Headers object first, 4 % of a get's CPU time.
+# refine_openapi puts it in the document by this description.
+IF_NONE_MATCH = Parameter(
+    name="If-None-Match",
+    param_in=ParamType.HEADER,
+    schema=Schema(type=OpenAPIType.STRING),
+    description="ETags you hold.",
+    required=False,
+)
 TaskId = Annotated[str, PathParameter(description="The task's id, a UUID.", schema_extra={"format": "uuid"})]
 OwnerId = Annotated[
     str, PathParameter(description="The id of the user who owns the tasks.", schema_extra={"pattern": USER_ID_PATTERN})
@@ -149,15 +161,9 @@ def task_router(path: str, tasks: TaskService, *, guards: Sequence[Guard] = (), 
         },
         **common,
     )
-    async def get_task(
-        user_id: OwnerId,
-        task_id: TaskId,
-        if_none_match: Annotated[
-            str | None, HeaderParameter(name="If-None-Match", required=False, description="ETags you hold.")
-        ] = None,
-    ) -> Response[TaskView]:
+    async def get_task(user_id: OwnerId, task_id: TaskId, scope: Scope) -> Response[TaskView]:
         task = await tasks.get_task(user_id, _task_uuid(task_id))
-        if none_match(if_none_match, task.version):
+        if none_match(_raw_header(scope, b"if-none-match"), task.version):
             return _not_modified(task)
         return _task_response(task)
 
@@ -263,6 +269,12 @@ def _task_response(task: Task) -> Response[TaskView]:
 
 def _not_modified(task: Task) -> Response[Any]:
     return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag(task.version)})
+
+
+def _raw_header(scope: Scope, name: bytes) -> str | None:
+    """The request's ``name`` header (lower case), its values joined as one list; None when absent."""
+    values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+    return ", ".join(values) if values else None
 
 
 def _task_uuid(raw: str) -> UUID:

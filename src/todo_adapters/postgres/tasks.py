@@ -37,7 +37,7 @@ INSERT_TASK: Final[LiteralString] = """
 """
 
 SELECT_TASK: Final[LiteralString] = f"""
-    SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = %(user_id)s AND id = %(task_id)s
+    SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = %s AND id = %s
 """  # noqa: S608 (only constants are interpolated)
 
 _NEW_COMPLETED: Final = "CASE WHEN %(toggle)s THEN NOT completed ELSE coalesce(%(completed)s, completed) END"
@@ -161,7 +161,7 @@ class PostgresTaskRepository(TaskRepository):
 
     async def get(self, user_id: str, task_id: UUID) -> Task | None:
         async with self._connection.cursor(row_factory=_task_row) as cursor:
-            await cursor.execute(SELECT_TASK, {"user_id": user_id, "task_id": task_id})
+            await cursor.execute(SELECT_TASK, (user_id, task_id))
             return await cursor.fetchone()
 
     async def list(self, user_id: str, query: TaskQuery) -> list[Task] | None:
