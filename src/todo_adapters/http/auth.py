@@ -104,8 +104,11 @@ def _unauthenticated(message: str, *, error: str | None = None) -> HTTPProblem:
     return HTTPProblem(HTTP_401_UNAUTHORIZED, "UNAUTHENTICATED", message, headers={"WWW-Authenticate": challenge})
 
 
-def owner_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: a path's ``user_id``, when it has one, must be the caller's own."""
+async def owner_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: a path's ``user_id``, when it has one, must be the caller's own.
+
+    Async although it never waits: Litestar runs a plain function guard in a worker thread,
+    a hop to another thread and back on every authenticated request."""
     caller: Caller = connection.user
     path_user = connection.path_params.get("user_id")
     if path_user is not None and path_user != caller.id:
