@@ -21,6 +21,7 @@ from todo_adapters.http.bodies import BODY_OPTIONAL, BODY_REQUIRED
 from todo_adapters.http.idempotency import IDEMPOTENT_CREATE, REPLAYED, IdempotencyKey, replayed
 from todo_adapters.http.preconditions import etag, if_match_versions, none_match
 from todo_adapters.http.problems import error_responses
+from todo_adapters.http.responses import JSONResponse
 from todo_adapters.http.schemas import (
     CompletionChange,
     NewTask,
@@ -122,7 +123,7 @@ def task_router(path: str, tasks: TaskService, *, guards: Sequence[Guard] = (), 
             params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
             next_url = request.url.with_replacements(query=urlencode([*params, ("cursor", page.next_cursor)]))
             headers["Link"] = f'<{next_url}>; rel="next"'
-        return Response([task_view(task) for task in page.tasks], headers=headers)
+        return JSONResponse([task_view(task) for task in page.tasks], headers=headers)
 
     @post(
         "/",
@@ -147,7 +148,7 @@ def task_router(path: str, tasks: TaskService, *, guards: Sequence[Guard] = (), 
         created = await tasks.create_task_once(user_id, data.title, data.description, idempotency_key=idempotency_key)
         task = created.value
         headers = {"Location": f"/api/{task.user_id}/tasks/{task.id}", "ETag": etag(task.version)}
-        return Response(task_view(task), status_code=HTTP_201_CREATED, headers=replayed(created, headers))
+        return JSONResponse(task_view(task), status_code=HTTP_201_CREATED, headers=replayed(created, headers))
 
     @get(
         "/{task_id:str}",
@@ -264,11 +265,11 @@ def task_router(path: str, tasks: TaskService, *, guards: Sequence[Guard] = (), 
 
 
 def _task_response(task: Task) -> Response[TaskView]:
-    return Response(task_view(task), headers={"ETag": etag(task.version)})
+    return JSONResponse(task_view(task), headers={"ETag": etag(task.version)})
 
 
 def _not_modified(task: Task) -> Response[Any]:
-    return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag(task.version)})
+    return JSONResponse(None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag(task.version)})
 
 
 def _raw_header(scope: Scope, name: bytes) -> str | None:
