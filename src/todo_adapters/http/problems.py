@@ -150,6 +150,8 @@ def _framework_error(request: Request[Any, Any, Any], error: HTTPException) -> R
         limit = request.route_handler.resolve_request_max_body_size()
         message = f"The request body is larger than this service accepts ({limit:,} bytes)."
     elif isinstance(error, MethodNotAllowedException):
+        if "allow" in headers:  # Litestar lists them from a set: in another order in each worker process
+            headers["allow"] = ", ".join(sorted(method.strip() for method in headers["allow"].split(",")))
         message = f"{request.method} is not allowed here; allowed: {headers.get('allow', 'none')}."
     elif status == HTTP_400_BAD_REQUEST:
         # Litestar raises a bare 400 for bodies msgspec cannot parse as JSON.
