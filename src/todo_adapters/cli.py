@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import math
 import signal
 import sys
@@ -12,11 +14,14 @@ from datetime import timedelta
 
 import psycopg
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from todo_adapters.bench import add_bench_commands
 from todo_adapters.http import create_app
 from todo_adapters.http.app import storage_from_settings
 from todo_adapters.http.observability import configure_logging
+from todo_adapters.listeners import PortShare, spreads_connections
 from todo_adapters.postgres import Migrator, PostgresStorage
 from todo_adapters.settings import Settings, SettingsError
 from todo_adapters.wire import OneWriteHttpToolsProtocol
@@ -95,7 +100,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # uvicorn drains in-flight requests on SIGTERM, then raises the signal again so the process
     # ends "killed by SIGTERM"; a drained shutdown is a clean one, so that last raise exits 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(
+    config = uvicorn.Config(
         "todo_adapters.http.app:create_app_from_env",
         factory=True,
         host=host,
@@ -110,6 +115,30 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,  # the app logs each request itself, without query strings
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
     )
+    if workers > 1 and spreads_connections():
+        return _serve_on_shared_port(config)
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def _serve_on_shared_port(config: uvicorn.Config) -> int:
+    """uvicorn's supervisor and workers, each worker listening on a socket of its own (see ``listeners``)."""
+    try:
+        share = PortShare.bind_to(config.host, config.port)
+    except OSError as error:
+        logging.getLogger("uvicorn.error").error("cannot listen on %s:%d: %s", config.host, config.port, error)
+        return STARTUP_FAILURE
+    where = f"[{config.host}]" if ":" in config.host else config.host
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d with %d workers, each listening on its own socket",
+        where,
+        share.getsockname()[1],  # the port itself when asked for port 0
+        config.workers,
+    )
+    with share, contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[share]).run()
     return 0
 
 
