@@ -96,6 +96,15 @@ async def test_the_limit_is_per_caller_so_another_user_is_still_served() -> None
     assert grace.headers["ratelimit-remaining"] == "4"
 
 
+async def test_a_call_to_another_users_path_counts_against_the_caller_and_says_what_is_left() -> None:
+    async with serving(LIMITED) as client:
+        refused = await client.get("/api/grace/tasks", headers=auth("ada"))
+        own = await client.get("/api/ada/tasks", headers=auth("ada"))
+    assert_error(refused, 403, "FORBIDDEN")
+    assert refused.headers["ratelimit-remaining"] == "4"
+    assert own.headers["ratelimit-remaining"] == "3"
+
+
 async def test_a_call_refused_by_the_limit_is_not_carried_out() -> None:
     storage = InMemoryStorage()
     async with serving(LIMITED, storage) as client:

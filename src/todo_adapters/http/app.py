@@ -15,7 +15,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
-from litestar.types import Guard, Middleware
+from litestar.types import Middleware
 
 from todo_adapters.http.allow import AllowedMethods
 from todo_adapters.http.auth import BearerAuthentication, KnownCallers, owner_only
@@ -69,17 +69,16 @@ def create_app(
     known_callers = None if verifier is None else KnownCallers(user_service)
 
     middleware: list[Middleware] = []
-    guards: list[Guard] = []
     limit = None if rate_limit is None else PerCallerRateLimit(rate_limit)
     if verifier is not None and known_callers is not None:
         middleware.append(BearerAuthentication(verifier, known_callers, limit))
-        guards.append(owner_only)
     if limit is not None:
         middleware.append(limit)
 
     allowed = AllowedMethods()
 
     async def before_request(request: Request[Any, Any, Any]) -> Response[None] | None:
+        owner_only(request)  # first, as a guard would be: another user's path is refused whatever else
         if (options := allowed.answer(request)) is not None:
             return options
         await require_json_body(request)
@@ -109,9 +108,9 @@ def create_app(
 
     app = Litestar(
         route_handlers=[
-            user_router(guards=guards),
-            task_router("/api/{user_id:str}/tasks", task_service, guards=guards),
-            task_router("/users/{user_id:str}/tasks", task_service, guards=guards, deprecated=True),
+            user_router(),
+            task_router("/api/{user_id:str}/tasks", task_service),
+            task_router("/users/{user_id:str}/tasks", task_service, deprecated=True),
             health,
             ready,
             openapi_document,

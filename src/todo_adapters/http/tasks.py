@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -14,7 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
-from litestar.types import Guard, Scope
+from litestar.types import Scope
 from msgspec import UNSET
 
 from todo_adapters.http.bodies import BODY_OPTIONAL, BODY_REQUIRED
@@ -62,7 +61,7 @@ OwnerId = Annotated[
 ]
 
 
-def task_router(path: str, tasks: TaskService, *, guards: Sequence[Guard] = (), deprecated: bool = False) -> Router:
+def task_router(path: str, tasks: TaskService, *, deprecated: bool = False) -> Router:
     """The task routes under ``path`` (which holds ``{user_id}``), serving ``tasks``; ``deprecated``
     marks an old path. The handlers close over the service rather than ask Litestar to inject it:
     resolving a dependency on every request costs measurably on the busiest routes."""
@@ -259,7 +258,6 @@ def task_router(path: str, tasks: TaskService, *, guards: Sequence[Guard] = (), 
     return Router(
         path,
         route_handlers=[list_tasks, create_task, get_task, replace_task, update_task, complete_task, delete_task],
-        guards=list(guards),
         tags=["tasks"],
     )
 

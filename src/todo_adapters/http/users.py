@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, post
@@ -10,7 +9,6 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_403_FORBIDDEN
-from litestar.types import Guard
 from msgspec import UNSET
 
 from todo_adapters.http.auth import KnownCallers, caller_of
@@ -85,7 +83,5 @@ async def delete_user(
         known_callers.forget(user_id)
 
 
-def user_router(*, guards: Sequence[Guard] = ()) -> Router:
-    return Router(
-        "/api/users", route_handlers=[register_user, get_user, delete_user], guards=list(guards), tags=["users"]
-    )
+def user_router() -> Router:
+    return Router("/api/users", route_handlers=[register_user, get_user, delete_user], tags=["users"])
