@@ -125,13 +125,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve_on_shared_port(config: uvicorn.Config) -> int:
     """uvicorn's supervisor and workers, each worker listening on a socket of its own (see ``listeners``)."""
+    log = logging.getLogger("uvicorn.error")
     try:
         share = PortShare.bind_to(config.host, config.port)
     except OSError as error:
-        logging.getLogger("uvicorn.error").error("cannot listen on %s:%d: %s", config.host, config.port, error)
+        log.error("cannot listen on %s:%d: %s", config.host, config.port, error)
         return STARTUP_FAILURE
     where = f"[{config.host}]" if ":" in config.host else config.host
-    logging.getLogger("uvicorn.error").info(
+    log.info(
         "Uvicorn running on http://%s:%d with %d workers, each listening on its own socket",
         where,
         share.getsockname()[1],  # the port itself when asked for port 0

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["PortShare", "spreads_connections"]
+
+S = TypeVar("S", bound=socket.socket)
 
 
 def spreads_connections() -> bool:
@@ -39,29 +41,23 @@ class PortShare(socket.socket):
     @classmethod
     def bind_to(cls, host: str, port: int) -> PortShare:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        share = cls(family, socket.SOCK_STREAM)
-        try:
-            _bind_shared(share, (host, port))
-        except OSError:
-            share.close()
-            raise
-        return share
+        return _bound_shared(cls(family, socket.SOCK_STREAM), (host, port))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return _worker_socket, (self.family, self.getsockname())
 
 
 def _worker_socket(family: socket.AddressFamily, address: tuple[Any, ...]) -> socket.socket:
-    worker = socket.socket(family, socket.SOCK_STREAM)
+    return _bound_shared(socket.socket(family, socket.SOCK_STREAM), address)
+
+
+def _bound_shared(sock: S, address: tuple[Any, ...]) -> S:
+    """``sock`` bound to ``address`` in a way other sockets of this user may bind too; closed if that fails."""
     try:
-        _bind_shared(worker, address)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
     except OSError:
-        worker.close()
+        sock.close()
         raise
-    return worker
-
-
-def _bind_shared(sock: socket.socket, address: tuple[Any, ...]) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
+    return sock

@@ -110,9 +110,9 @@ def owner_only(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     guard: Litestar copies the route handler for every guard call, 5 % of an authenticated
     get's CPU. Both run inside the route, after the middleware, so a refusal still carries
     the rate limit's headers."""
-    caller = connection.scope.get("user")
+    caller = caller_of(connection)
     path_user = connection.scope["path_params"].get("user_id")
-    if isinstance(caller, Caller) and path_user is not None and path_user != caller.id:
+    if caller is not None and path_user is not None and path_user != caller.id:
         raise HTTPProblem(HTTP_403_FORBIDDEN, "FORBIDDEN", "This token may only reach its own user's data.")
 
 
