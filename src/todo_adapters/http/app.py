@@ -35,13 +35,7 @@ from todo_adapters.postgres import PoolSettings, PostgresStorage
 from todo_adapters.settings import Settings, SettingsError
 from todo_core import Clock, IdFactory, Storage, TaskService, TodoError, UserService, utc_now
 
-__all__ = [
-    "create_app",
-    "create_app_from_env",
-    "freeze_startup_objects",
-    "storage_from_settings",
-    "verifier_from_settings",
-]
+__all__ = ["create_app", "create_app_from_env", "storage_from_settings", "verifier_from_settings"]
 
 logger = logging.getLogger("todo")
 
@@ -149,11 +143,11 @@ def create_app_from_env() -> Litestar:
     settings = Settings.from_env()
     configure_logging(level=settings.log_level, json_lines=settings.log_format == "json")
     app = create_app(settings=settings)
-    app.on_startup.append(freeze_startup_objects)  # last: after the pool, the routes and the schema exist
+    app.on_startup.append(_freeze_startup_objects)  # last: after the pool, the routes and the schema exist
     return app
 
 
-def freeze_startup_objects() -> None:
+def _freeze_startup_objects() -> None:
     """Take what the worker built at startup out of the garbage collector's full collections.
 
     A worker starts with some 75,000 objects (modules, the app, its routes and schema) that
