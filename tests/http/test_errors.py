@@ -55,6 +55,27 @@ async def test_a_bad_patch_answers_400_and_leaves_the_task_alone(
     assert (await api.client.get(task_url)).json() == before
 
 
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [("PATCH", "", {"completed": 0}), ("PATCH", "", {"completed": "true"}),
+     ("PUT", "", {"title": "x", "completed": 1}), ("PUT", "", {"title": "x", "completed": "false"}),
+     ("PATCH", "/complete", {"completed": "1"}), ("PATCH", "/complete", {"completed": 0})],
+)  # fmt: skip
+async def test_a_value_that_only_reads_as_a_boolean_is_refused_before_any_precondition(
+    api: Api, task_url: str, method: str, suffix: str, body: dict[str, Any]
+) -> None:
+    before = (await api.client.get(task_url)).json()
+    response = await api.client.request(method, task_url + suffix, json=body, headers={"If-Match": '"99"'})
+    assert assert_error(response, 400, "VALIDATION_ERROR") == {
+        "completed": f"Expected `bool`, got `{_json_type(body)}`"
+    }
+    assert (await api.client.get(task_url)).json() == before
+
+
+def _json_type(body: dict[str, Any]) -> str:
+    return "int" if isinstance(body["completed"], int) else "str"
+
+
 @pytest.mark.parametrize("content", [b"{", b"not json", b'{"title": "x",}', b"[]", b'"title"', b"\xff\xfe"])
 async def test_a_body_that_is_not_a_json_object_answers_400(api: Api, content: bytes) -> None:
     await api.register("ada")

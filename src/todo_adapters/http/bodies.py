@@ -1,11 +1,22 @@
 """Request bodies must be JSON: a route says whether it needs one, and this hook holds it to that
-before Litestar parses anything."""
+before Litestar parses anything.
+
+Litestar converts a body in msgspec's lax mode, which takes ``0``, ``"0"`` or ``"false"`` for
+false and ``"5"`` for 5. The OpenAPI document promises the JSON types it declares, and a client
+that sends a string for a boolean has a bug it should hear about, so the body is decoded here
+first, strictly, into the route's body type; Litestar's own parsing then only ever sees bodies
+that are right.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Final
 
+import msgspec
 from litestar import Request
+from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from todo_adapters.http.problems import HTTPProblem
@@ -39,8 +50,9 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
         )
     # The JSON decoder reports bad UTF-8 inside strings as a crash, not as bad input; the body
     # is read (and its size limit enforced) here once, and Litestar parses the cached bytes.
+    body = await request.body()
     try:
-        (await request.body()).decode()
+        body.decode()
     except UnicodeDecodeError as error:
         raise HTTPProblem(
             HTTP_400_BAD_REQUEST,
@@ -48,6 +60,28 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
             "The request body is not valid UTF-8.",
             details={"body": f"is not valid UTF-8 (byte {error.start})"},
         ) from None
+    if (data := request.route_handler.parsed_fn_signature.parameters.get("data")) is not None:
+        try:
+            _strict_decoder(data.annotation).decode(body)
+        except msgspec.ValidationError as error:
+            raise ValidationException(extra=[_invalid_field(str(error))]) from None
+        except msgspec.DecodeError:
+            return  # not JSON at all: Litestar's parsing says so
+
+
+_AT_FIELD: Final = re.compile(r"(.*) - at `\$\.([^`.\[]+)`")
+
+
+@functools.cache
+def _strict_decoder(body_type: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(body_type)
+
+
+def _invalid_field(message: str) -> dict[str, str]:
+    """msgspec's complaint as Litestar reports a body's bad field: its key ("data": the body as a whole)."""
+    if located := _AT_FIELD.fullmatch(message):
+        return {"key": located.group(2), "message": located.group(1)}
+    return {"key": "data", "message": message}
 
 
 def _is_json(content_type: str) -> bool:
