@@ -50,6 +50,30 @@ async def test_every_error_response_documents_the_one_error_body(client: AsyncTe
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, f"{method.upper()} {path} {status}"
 
 
+async def test_every_body_refuses_unknown_fields_and_only_completion_may_be_sent_without_one(
+    client: AsyncTestClient,
+) -> None:
+    document = await openapi(client)
+    schemas = document["components"]["schemas"]
+    bodies = {
+        (path, method): operation["requestBody"]
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS and "requestBody" in operation
+    }
+    for (path, method), body in bodies.items():
+        schema = body["content"]["application/json"]["schema"]
+        for choice in schema.get("oneOf", [schema]):  # the completion body may also be null
+            if "$ref" in choice:
+                name = choice["$ref"].rsplit("/", 1)[-1]
+                assert schemas[name]["additionalProperties"] is False, f"{method.upper()} {path}: {name}"
+    assert {key for key, body in bodies.items() if not body["required"]} == {
+        ("/api/{user_id}/tasks/{task_id}/complete", "patch"),
+        ("/users/{user_id}/tasks/{task_id}/complete", "patch"),
+    }
+    assert len(bodies) == 9
+
+
 async def test_the_old_task_paths_are_marked_deprecated(client: AsyncTestClient) -> None:
     document = await openapi(client)
     for path, item in document["paths"].items():
