@@ -12,7 +12,7 @@ import asyncio
 import heapq
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -112,6 +112,21 @@ class InMemoryUserRepository(_Repository, UserRepository):
     async def get(self, user_id: str) -> User | None:
         async with self._exclusive():
             return self._tables.users.get(user_id)
+
+    async def set_email(self, user_id: str, email: str) -> User | None:
+        async with self._exclusive():
+            tables = self._tables
+            user = tables.users.get(user_id)
+            if user is None:
+                return None
+            if tables.user_id_by_email.get(email_key(email)) not in (None, user_id):
+                raise EmailTaken(email)
+            if user.email is not None:
+                self._writer.delete(tables.user_id_by_email, email_key(user.email))
+            self._writer.put(tables.user_id_by_email, email_key(email), user_id)
+            changed = replace(user, email=email)
+            self._writer.put(tables.users, user_id, changed)
+            return changed
 
     async def remove(self, user_id: str) -> bool:
         async with self._exclusive():

@@ -28,6 +28,11 @@ class UserRepository(Protocol):
         """The user, or None."""
         ...
 
+    async def set_email(self, user_id: str, email: str) -> User | None:
+        """Give the user ``email`` in place of the one they had, if any; the user as now stored,
+        or None when there is no such user. Raises EmailTaken when another user has it."""
+        ...
+
     async def remove(self, user_id: str) -> bool:
         """Delete the user and every task they own; False when there was no such user."""
         ...

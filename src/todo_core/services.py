@@ -72,7 +72,7 @@ class _Service:
 
 
 class UserService(_Service):
-    """Register, look up and delete users."""
+    """Register, look up, change and delete users."""
 
     async def register_user(
         self, email: str, *, user_id: str | None = None, idempotency_key: str | None = None, key_scope: str = ""
@@ -136,6 +136,18 @@ class UserService(_Service):
                     await uow.users.add(dataclasses.replace(user, email=None))
 
         await self._write(add)
+
+    async def change_email(self, user_id: str, email: str) -> User:
+        """Give the user a new email; how a user provisioned without one gets one. Setting the
+        email they already have changes nothing. Raises ValidationFailed, UserNotFound, EmailTaken."""
+        fields = FieldCollector()
+        user_id = fields.check("user_id", clean_user_id, user_id)
+        email = fields.check("email", clean_email, email)
+        fields.raise_if_any()
+        user = await self._write(lambda uow: uow.users.set_email(user_id, email))
+        if user is None:
+            raise UserNotFound(user_id)
+        return user
 
     async def get_user(self, user_id: str) -> User:
         """The user. Raises UserNotFound."""

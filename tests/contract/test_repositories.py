@@ -130,6 +130,31 @@ async def test_a_removed_users_email_and_id_can_be_registered_again(storage: Sto
         assert await uow.users.get("ada") == user("ada")
 
 
+async def test_a_user_gets_an_email_or_changes_it_and_the_old_one_is_free_again(storage: Storage) -> None:
+    await add_users(storage, "ada")
+    async with storage.unit_of_work() as uow:
+        await uow.users.add(User(id="hedy", email=None, created_at=T0))
+        hedy = User(id="hedy", email="Hedy@Example.com", created_at=T0)
+        assert await uow.users.set_email("hedy", "Hedy@Example.com") == hedy
+        assert await uow.users.get("hedy") == hedy
+        assert await uow.users.set_email("ada", "countess@example.com") == user("ada", "countess@example.com")
+        await uow.users.add(user("grace", "ada@example.com"))
+        assert await uow.users.get("ada") == user("ada", "countess@example.com")
+        assert await uow.users.set_email("nobody", "nobody@example.com") is None
+        assert await uow.users.get("nobody") is None
+
+
+async def test_an_email_another_user_has_cannot_be_taken_whatever_its_case(storage: Storage) -> None:
+    await add_users(storage, "ada", "grace")
+    async with storage.unit_of_work() as uow:
+        with pytest.raises(EmailTaken):
+            await uow.users.set_email("grace", "ADA@example.com")
+        assert await uow.users.get("grace") == user("grace")
+        assert await uow.users.set_email("ada", "ADA@EXAMPLE.COM") == user("ada", "ADA@EXAMPLE.COM")
+        with pytest.raises(EmailTaken):
+            await uow.users.add(user("hedy", "ada@example.com"))
+
+
 # Tasks: storing and reading
 
 
@@ -414,12 +439,17 @@ async def test_an_atomic_block_that_fails_undoes_all_its_writes(storage: Storage
     with pytest.raises(Abandon):  # noqa: PT012
         async with storage.unit_of_work() as uow, uow.atomic():
             await uow.users.add(user("grace"))
+            await uow.users.set_email("ada", "countess@example.com")
             await uow.tasks.add(task(2))
             await uow.tasks.update("ada", task(1).id, TaskChanges(title="changed"), now=at(9))
             await uow.tasks.remove("ada", task(1).id)
             raise Abandon
     async with storage.unit_of_work() as uow:
         assert await uow.users.get("grace") is None
+        assert await uow.users.get("ada") == user("ada")
+        with pytest.raises(EmailTaken):
+            await uow.users.add(user("hedy", "ada@example.com"))
+        await uow.users.add(user("hedy", "countess@example.com"))
         assert await uow.tasks.get("ada", task(2).id) is None
         assert await uow.tasks.get("ada", task(1).id) == task(1)
 

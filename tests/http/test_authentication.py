@@ -735,6 +735,31 @@ async def test_a_token_whose_email_belongs_to_another_user_still_provisions_with
     assert graces.json()["email"] == "shared@example.com"
 
 
+async def test_a_user_provisioned_without_an_email_gives_one_later(
+    provisioning_client: AsyncTestClient[Litestar],
+) -> None:
+    ada = token_for("ada")
+    assert (await provisioning_client.get("/api/ada/tasks", headers=ada)).status_code == 200
+
+    changed = await provisioning_client.patch("/api/users/ada", json={"email": "ada@example.com"}, headers=ada)
+    user = await provisioning_client.get("/api/users/ada", headers=ada)
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == user.json()
+    assert user.json()["email"] == "ada@example.com"
+
+
+async def test_a_newcomers_first_call_may_be_giving_their_email(
+    provisioning_client: AsyncTestClient[Litestar],
+) -> None:
+    changed = await provisioning_client.patch(
+        "/api/users/ada", json={"email": "ada@example.com"}, headers=token_for("ada")
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["id"], changed.json()["email"]) == ("ada", "ada@example.com")
+
+
 async def test_a_token_registers_its_own_user_when_the_body_names_no_id(
     provisioning_client: AsyncTestClient[Litestar],
 ) -> None:

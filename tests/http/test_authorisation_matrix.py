@@ -53,7 +53,12 @@ TASK_OPERATIONS = [  # method, path suffix, body, status when allowed
     ("OPTIONS", "/complete", None, 204),
 ]
 COLLECTION_OPERATIONS = [("GET", None, 200), ("POST", {"title": "New"}, 201), ("OPTIONS", None, 204)]
-USER_OPERATIONS = [("GET", 200), ("DELETE", 204), ("OPTIONS", 204)]
+USER_OPERATIONS = [  # method, body, status when allowed
+    ("GET", None, 200),
+    ("PATCH", {"email": "{ada}.changed@example.com"}, 200),  # unique: each cell has users of its own
+    ("DELETE", None, 204),
+    ("OPTIONS", None, 204),
+]
 
 
 @dataclass(frozen=True)
@@ -164,9 +169,9 @@ def _collection_cells() -> list[Cell]:
 
 def _user_cells() -> list[Cell]:
     return [
-        Cell(f"{method} /api/users/<user>", caller, method, f"/api/users/{{{user}}}", None,
+        Cell(f"{method} /api/users/<user>", caller, method, f"/api/users/{{{user}}}", body,
              user_policy(caller, user, allowed))
-        for (method, allowed), caller, user in itertools.product(USER_OPERATIONS, CALLERS, PATH_USERS)
+        for (method, body, allowed), caller, user in itertools.product(USER_OPERATIONS, CALLERS, PATH_USERS)
     ] + [
         Cell("OPTIONS /api/users", caller, "OPTIONS", "/api/users", None, users_path_policy(caller, 204))
         for caller in CALLERS
@@ -195,11 +200,11 @@ for _cell in CELLS:
 
 def test_the_matrix_covers_every_route_method_caller_and_target() -> None:
     # Task routes: 9 operations x 2 prefixes x 3 callers x 2 path users x 3 tasks. Task lists: 3 operations x
-    # 2 prefixes x 3 callers x 3 path users. Users: 3 operations x 3 callers x 3 users, OPTIONS /api/users x 3
+    # 2 prefixes x 3 callers x 3 path users. Users: 4 operations x 3 callers x 3 users, OPTIONS /api/users x 3
     # callers, and 15 registrations (3 callers x 3 ids, the two with tokens also as newcomers).
-    assert len(CELLS) == 324 + 54 + 27 + 3 + 15
+    assert len(CELLS) == 324 + 54 + 36 + 3 + 15
     assert len({str(cell) for cell in CELLS}) == len(CELLS)
-    assert len(CELLS_BY_ROUTE) == 18 + 6 + 3 + 1 + 1
+    assert len(CELLS_BY_ROUTE) == 18 + 6 + 4 + 1 + 1
 
 
 def _headers(user_id: str | None) -> dict[str, str]:

@@ -46,3 +46,26 @@ async def test_deleting_a_user_deletes_their_tasks(users: UserService, tasks: Ta
 async def test_a_malformed_user_id_is_a_validation_error_not_a_lookup(users: UserService) -> None:
     with pytest.raises(ValidationFailed, match="user_id"):
         await users.get_user("x" * 65)
+
+
+async def test_a_provisioned_user_without_an_email_can_give_one_and_change_it(users: UserService) -> None:
+    await users.provision_user("ada")
+    assert (await users.get_user("ada")).email is None
+    assert (await users.change_email("ada", "ada@example.com")).email == "ada@example.com"
+    assert (await users.change_email("ada", "ada@example.com")).email == "ada@example.com"
+    assert (await users.change_email("ada", "countess@example.com")).email == "countess@example.com"
+    assert await users.get_user("ada") == await users.change_email("ada", "countess@example.com")
+    await users.register_user("ada@example.com", user_id="grace")
+
+
+async def test_changing_an_email_is_refused_when_taken_malformed_or_for_no_one(users: UserService) -> None:
+    await users.register_user("ada@example.com", user_id="ada")
+    await users.register_user("grace@example.com", user_id="grace")
+    with pytest.raises(EmailTaken):
+        await users.change_email("grace", "ADA@example.com")
+    with pytest.raises(ValidationFailed) as refused:
+        await users.change_email("bad id!", "not-an-email")
+    assert set(refused.value.fields) == {"user_id", "email"}
+    with pytest.raises(UserNotFound):
+        await users.change_email("hedy", "hedy@example.com")
+    assert (await users.get_user("grace")).email == "grace@example.com"

@@ -115,6 +115,12 @@ class NewUser(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: UserId | UnsetType = UNSET
 
 
+class UserChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The user's new email."""
+
+    email: Email
+
+
 def task_view(task: Task) -> TaskView:
     return TaskView(
         id=task.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
@@ -16,7 +16,7 @@ from todo_adapters.http.bodies import BODY_REQUIRED
 from todo_adapters.http.idempotency import IDEMPOTENT_CREATE, REPLAYED, IdempotencyKey, replayed
 from todo_adapters.http.problems import HTTPProblem, error_responses
 from todo_adapters.http.reserved import RESERVED_USER_IDS
-from todo_adapters.http.schemas import NewUser, UserView, user_view
+from todo_adapters.http.schemas import NewUser, UserChange, UserView, user_view
 from todo_core import UserService, ValidationFailed
 from todo_core.rules import USER_ID_PATTERN
 
@@ -39,7 +39,7 @@ UserIdPath = Annotated[str, PathParameter(description="The user's id.", schema_e
     responses=error_responses(
         400, 409, 413, 415, 422, 503, s409="The email or the id is already registered, or the same key is in use."
     ),
-    # Registering is how a caller gives their record an email, so it is not created for them first.
+    # Registering is how a newcomer gives their record an email, so it is not created for them first.
     opt={**BODY_REQUIRED, "provision": False},
 )
 async def register_user(
@@ -68,6 +68,19 @@ async def get_user(users: NamedDependency[UserService], user_id: UserIdPath) -> 
     return user_view(await users.get_user(user_id))
 
 
+@patch(
+    "/{user_id:str}",
+    operation_id="changeUser",
+    summary="Change a user's email",
+    description="How a user created from a sign-in token without an email gets one, and how any user "
+    "changes theirs. Setting the email the user already has changes nothing, so it is safe to retry.",
+    responses=error_responses(400, 404, 409, 413, 415, 503, s409="The email is another user's."),
+    opt=BODY_REQUIRED,
+)
+async def change_user(users: NamedDependency[UserService], user_id: UserIdPath, data: JSONBody[UserChange]) -> UserView:
+    return user_view(await users.change_email(user_id, data.email))
+
+
 @delete(
     "/{user_id:str}",
     operation_id="deleteUser",
@@ -84,4 +97,4 @@ async def delete_user(
 
 
 def user_router() -> Router:
-    return Router("/api/users", route_handlers=[register_user, get_user, delete_user], tags=["users"])
+    return Router("/api/users", route_handlers=[register_user, get_user, change_user, delete_user], tags=["users"])

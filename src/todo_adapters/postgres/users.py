@@ -15,6 +15,9 @@ INSERT_USER: Final[LiteralString] = """
     INSERT INTO users (id, email, created_at) VALUES (%(id)s, %(email)s, %(created_at)s)
 """
 SELECT_USER: Final[LiteralString] = "SELECT id, email, created_at FROM users WHERE id = %(id)s"
+UPDATE_EMAIL: Final[LiteralString] = """
+    UPDATE users SET email = %(email)s WHERE id = %(id)s RETURNING id, email, created_at
+"""
 # Tasks go with their owner through the ON DELETE CASCADE foreign key.
 DELETE_USER: Final[LiteralString] = "DELETE FROM users WHERE id = %(id)s"
 
@@ -39,6 +42,14 @@ class PostgresUserRepository(UserRepository):
 
     async def get(self, user_id: str) -> User | None:
         cursor = await self._connection.execute(SELECT_USER, {"id": user_id})
+        row = await cursor.fetchone()
+        return None if row is None else User(id=row[0], email=row[1], created_at=row[2])
+
+    async def set_email(self, user_id: str, email: str) -> User | None:
+        try:
+            cursor = await self._connection.execute(UPDATE_EMAIL, {"id": user_id, "email": email})
+        except pg_errors.UniqueViolation:  # users_email_key: the only unique index an email change can break
+            raise EmailTaken(email) from None
         row = await cursor.fetchone()
         return None if row is None else User(id=row[0], email=row[1], created_at=row[2])
 
