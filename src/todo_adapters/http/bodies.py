@@ -4,8 +4,8 @@ before Litestar parses anything.
 Litestar converts a body in msgspec's lax mode, which takes ``0``, ``"0"`` or ``"false"`` for
 false and ``"5"`` for 5. The OpenAPI document promises the JSON types it declares, and a client
 that sends a string for a boolean has a bug it should hear about, so the body is decoded here
-first, strictly, into the route's body type; Litestar's own parsing then only ever sees bodies
-that are right.
+first, strictly, into the route's body type; Litestar's own parsing then never meets a value
+of the wrong JSON type.
 """
 
 from __future__ import annotations
