@@ -17,11 +17,12 @@ from typing import Any, Final
 import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from todo_adapters.http.problems import HTTPProblem
 
-__all__ = ["BODY_OPTIONAL", "BODY_REQUIRED", "require_json_body"]
+__all__ = ["BODY_OPTIONAL", "BODY_REQUIRED", "body_type", "require_json_body"]
 
 BODY_REQUIRED: Final = {"json_body": "required"}
 BODY_OPTIONAL: Final = {"json_body": "optional"}
@@ -60,13 +61,19 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
             "The request body is not valid UTF-8.",
             details={"body": f"is not valid UTF-8 (byte {error.start})"},
         ) from None
-    if (data := request.route_handler.parsed_fn_signature.parameters.get("data")) is not None:
+    if (kind := body_type(request.route_handler)) is not None:
         try:
-            _strict_decoder(data.annotation).decode(body)
+            _strict_decoder(kind).decode(body)
         except msgspec.ValidationError as error:
             raise ValidationException(extra=[_invalid_field(str(error))]) from None
         except msgspec.DecodeError:
             return  # not JSON at all: Litestar's parsing says so
+
+
+def body_type(handler: HTTPRouteHandler) -> Any | None:
+    """The type a route takes its body as (its ``data`` parameter), or None when it takes none."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    return None if data is None else data.annotation
 
 
 _AT_FIELD: Final = re.compile(r"(.*) - at `\$\.([^`.\[]+)`")

@@ -14,7 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Reference, RequestBody, SecurityScheme
 
 from todo_adapters.http.auth import PUBLIC
-from todo_adapters.http.bodies import BODY_OPTIONAL
+from todo_adapters.http.bodies import BODY_OPTIONAL, body_type
 from todo_adapters.http.tasks import IF_NONE_MATCH
 
 __all__ = ["openapi_config", "refine_openapi"]
@@ -74,8 +74,8 @@ def _route_handlers(app: Litestar) -> Iterator[HTTPRouteHandler]:
 
 def _body_structs(handler: HTTPRouteHandler) -> list[type[msgspec.Struct]]:
     """The Structs a route's body may be (``A | None`` names A)."""
-    data = handler.parsed_fn_signature.parameters.get("data")
-    if data is None:
+    kind = body_type(handler)
+    if kind is None:
         return []
-    candidates = get_args(data.annotation) or (data.annotation,)
+    candidates = get_args(kind) or (kind,)
     return [kind for kind in candidates if isinstance(kind, type) and issubclass(kind, msgspec.Struct)]
