@@ -13,7 +13,6 @@ from typing import Any
 
 from limits import RateLimitItem
 from litestar import Litestar, Request, Response
-from litestar.config.cors import CORSConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.types import Middleware
@@ -21,6 +20,7 @@ from litestar.types import Middleware
 from todo_adapters.http.allow import AllowedMethods
 from todo_adapters.http.auth import BearerAuthentication, KnownCallers, owner_only
 from todo_adapters.http.bodies import require_json_body
+from todo_adapters.http.cors import PreflightRefusals, cors_config
 from todo_adapters.http.observability import RequestContext, configure_logging
 from todo_adapters.http.openapi import openapi_config, refine_openapi
 from todo_adapters.http.problems import exception_handlers
@@ -77,6 +77,7 @@ def create_app(
         middleware.append(limit)
 
     allowed = AllowedMethods()
+    cors = cors_config(settings.cors_origins)
 
     async def before_request(request: Request[Any, Any, Any]) -> Response[None] | None:
         owner_only(request)  # first, as a guard would be: another user's path is refused whatever else
@@ -128,13 +129,13 @@ def create_app(
         before_request=before_request,
         request_max_body_size=settings.max_body_bytes,
         cache_control=CacheControlHeader(no_store=True),
-        cors_config=_cors(settings),
+        cors_config=cors,
         openapi_config=openapi_config(authenticated=verifier is not None),
         on_startup=[refine_openapi, allowed.learn],
         logging_config=None,  # logging belongs to the process (configure_logging), not to one app
     )
-    # Outermost, so routing errors (404, 405) get a request id and an access log line too.
-    app.asgi_handler = RequestContext(app.asgi_handler)
+    # Outermost, so routing errors (404, 405) and refused preflights get a request id and an access log line too.
+    app.asgi_handler = RequestContext(app.asgi_handler if cors is None else PreflightRefusals(app.asgi_handler))
     return app
 
 
@@ -232,26 +233,3 @@ def _rate_limit(settings: Settings) -> RateLimitItem | None:
         raise SettingsError(
             f"TODO_RATE_LIMIT={settings.rate_limit!r}: must read like 100/minute, 10/second or off"
         ) from None
-
-
-def _cors(settings: Settings) -> CORSConfig | None:
-    if not settings.cors_origins:
-        return None
-    return CORSConfig(
-        allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"],
-        expose_headers=[
-            "ETag",
-            "Location",
-            "Link",
-            "Retry-After",
-            "X-Request-ID",
-            "Idempotent-Replayed",
-            "RateLimit-Limit",
-            "RateLimit-Remaining",
-            "RateLimit-Reset",
-            "RateLimit-Policy",
-        ],
-        max_age=600,
-    )
