@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final, LiteralString
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg import errors as pg_errors
 
 from todo_core import EmailTaken, User, UserIdTaken, UserRepository
@@ -42,17 +42,21 @@ class PostgresUserRepository(UserRepository):
 
     async def get(self, user_id: str) -> User | None:
         cursor = await self._connection.execute(SELECT_USER, {"id": user_id})
-        row = await cursor.fetchone()
-        return None if row is None else User(id=row[0], email=row[1], created_at=row[2])
+        return await _user_of(cursor)
 
     async def set_email(self, user_id: str, email: str) -> User | None:
         try:
             cursor = await self._connection.execute(UPDATE_EMAIL, {"id": user_id, "email": email})
         except pg_errors.UniqueViolation:  # users_email_key: the only unique index an email change can break
             raise EmailTaken(email) from None
-        row = await cursor.fetchone()
-        return None if row is None else User(id=row[0], email=row[1], created_at=row[2])
+        return await _user_of(cursor)
 
     async def remove(self, user_id: str) -> bool:
         cursor = await self._connection.execute(DELETE_USER, {"id": user_id})
         return cursor.rowcount == 1
+
+
+async def _user_of(cursor: AsyncCursor[Any]) -> User | None:
+    """The user in the cursor's row (id, email, created_at), or None when the statement found none."""
+    row = await cursor.fetchone()
+    return None if row is None else User(id=row[0], email=row[1], created_at=row[2])
