@@ -43,6 +43,7 @@ from harness.targets import Target, ours_server, peer_server, prepare_ours, prep
 from harness.tokens import Jwks
 
 from todo_adapters.bench.corpus import SEARCH_WORDS
+from todo_adapters.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISY_CORES = 0.25  # other processes using more than this meanwhile make a run's numbers doubtful
@@ -519,8 +520,8 @@ def _summary(args: argparse.Namespace, ours: Target, peer: Target | None, machin
         f"- Data: {args.users:,} users and {args.tasks:,} tasks. Ours with `todo bench seed` ({_seeding(ours)})"
         + (f"; the peer with its `load/seed.py` ({_seeding(peer)})." if peer else "."),
         f"- Servers: {args.workers} worker processes each, on the same machine as PostgreSQL and wrk "
-        f"({machine['cpu']}, {machine['cores']} cores). Ours: `todo serve` with its default pool (4 connections per "
-        "worker), TODO_LOG_LEVEL=warning.",
+        f"({machine['cpu']}, {machine['cores']} cores). Ours: `todo serve` with its default pool (up to "
+        f"{Settings.db_pool_max} connections per worker), TODO_LOG_LEVEL=warning.",
         f"- {_database(machine)}",
         "- Auth on: EdDSA JWTs, one per user, verified against a JWKS served on a local port (TODO_JWKS_URL).",
         f"- Commit {machine['commit']}; {machine['wrk']}.",

@@ -41,7 +41,7 @@ def settings_for(shared_buffers_mb: int) -> dict[str, str]:
         "effective_cache_size": f"{memory_mb() * 3 // 4}MB",
         "maintenance_work_mem": "512MB",  # seeding builds the indexes after loading the rows
         "max_wal_size": "4GB",  # seeding 10M tasks would otherwise checkpoint every few seconds
-        "max_connections": "200",  # three sizes served at once, each with its pools, ours and the peer's
+        "max_connections": "300",  # three sizes served at once, each with its pools (up to 32 connections a server)
         "log_min_messages": "warning",
     }
 

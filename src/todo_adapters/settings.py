@@ -34,7 +34,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     database_url: str | None = None
     db_pool_min: int = 1
-    db_pool_max: int = 4
+    db_pool_max: int = 16
     db_pool_timeout: float = 5.0
     db_pool_max_waiting: int = 1024
     db_prepare_threshold: int | None = 5

@@ -43,7 +43,13 @@ class PoolSettings:
     """How many connections to keep and how long a request may wait for one."""
 
     min_size: int = 1
-    max_size: int = 4
+    max_size: int = 16
+    """Connections at most. More than the cores, because a worker's requests spend most of their
+    wait on the database's round trips: with more statements in flight, each wake-up of the
+    event loop (and of PostgreSQL) serves several, and concurrent commits share a WAL flush. At
+    64 concurrent requests on two cores, 16 per worker served 20 % more gets and creates than 4.
+    The pool grows to it only under load; workers times this must fit the server's
+    ``max_connections``."""
     timeout: float = 5.0
     """Seconds a request waits for a free connection before it is answered as unavailable."""
     max_waiting: int = 1024
