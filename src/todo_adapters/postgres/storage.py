@@ -47,7 +47,7 @@ class PoolSettings:
     """Connections at most. More than the cores, because a worker's requests spend most of their
     wait on the database's round trips: with more statements in flight, each wake-up of the
     event loop (and of PostgreSQL) serves several, and concurrent commits share a WAL flush. At
-    64 concurrent requests on two cores, 16 per worker served 20 % more gets and creates than 4.
+    64 concurrent requests on two cores, 16 per worker served 13-23 % more gets and creates than 4.
     The pool grows to it only under load; workers times this must fit the server's
     ``max_connections``."""
     timeout: float = 5.0
