@@ -11,9 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from todo_adapters.postgres import PoolSettings
+
 __all__ = ["Settings", "SettingsError"]
 
 T = TypeVar("T")
+_POOL = PoolSettings()  # the storage's own defaults: one place says what a pool does unless told otherwise
 
 
 class SettingsError(ValueError):
@@ -33,13 +36,13 @@ class Settings:
     shutdown_grace: float = 10.0
     max_body_bytes: int = 64 * 1024
     database_url: str | None = None
-    db_pool_min: int = 1
-    db_pool_max: int = 16
-    db_pool_timeout: float = 5.0
-    db_pool_max_waiting: int = 1024
-    db_prepare_threshold: int | None = 5
-    db_check_connections: bool = True
-    db_statement_timeout: float | None = 5.0
+    db_pool_min: int = _POOL.min_size
+    db_pool_max: int = _POOL.max_size
+    db_pool_timeout: float = _POOL.timeout
+    db_pool_max_waiting: int = _POOL.max_waiting
+    db_prepare_threshold: int | None = _POOL.prepare_threshold
+    db_check_connections: bool = _POOL.check_connections
+    db_statement_timeout: float | None = _POOL.statement_timeout
     idempotency_retention_hours: float = 24.0
     auth: str = "jwt"
     jwks_url: str | None = None

@@ -3,9 +3,9 @@
 ``asyncio.Semaphore`` inside ``asyncio.timeout`` does the same job, but arms, reschedules
 and cancels a timer for every waiter, and under load many requests wait (in ``make bench``
 64 concurrent requests share 32 connections): replacing it took 2.8 % off the instructions a
-GET costs in the application (callgrind, measured when they shared 8). Here a waiter is one future in a
-queue, and a single timer, armed for the earliest deadline, turns away whoever waited too
-long: a request that gets in within its deadline never touches a timer.
+GET costs in the application (callgrind, measured when they shared 8). Here a waiter is one
+future in a queue, and a single timer, armed for the earliest deadline, turns away whoever
+waited too long: a request that gets in within its deadline never touches a timer.
 """
 
 from __future__ import annotations
